@@ -1,0 +1,73 @@
+"""The ``swegym`` command line: one click group; plugins add commands through a hook.
+
+Configuration, lowest to highest precedence: a config file (``--config FILE`` or
+``SWEGYM_CONFIG``; YAML/TOML/JSON with one section per command), ``SWEGYM_<COMMAND>_<OPTION>``
+environment variables, then flags.
+"""
+from __future__ import annotations
+
+import sys
+import warnings
+
+import click
+
+from ..config import load_config_file
+from ..errors import SwegymError
+from ..plugins import PluginWarning, get_registry
+from .plugins_cmd import plugins_cmd
+from .tasks_cmd import tasks_cmd
+
+CONTEXT = {"help_option_names": ["-h", "--help"], "auto_envvar_prefix": "SWEGYM", "max_content_width": 100}
+
+
+class SwegymGroup(click.Group):
+    """A group that turns SwegymError into a clean message and exit code 2."""
+
+    def invoke(self, ctx: click.Context):  # type: ignore[override]
+        try:
+            return super().invoke(ctx)
+        except SwegymError as exc:
+            click.echo(f"error: {exc}", err=True)
+            ctx.exit(exc.exit_code)
+
+
+@click.group(cls=SwegymGroup, context_settings=CONTEXT)
+@click.option("--config", "config_file", type=click.Path(dir_okay=False), envvar="SWEGYM_CONFIG",
+              help="Config file (YAML, TOML or JSON) with one section per command.")
+@click.version_option(package_name="swegym")
+@click.pass_context
+def cli(ctx: click.Context, config_file: str | None) -> None:
+    """swegym: train software-engineering agents and verifiers on real GitHub tasks.
+
+    \b
+    Examples:
+      swegym tasks -d demo
+      swegym plugins --json
+      swegym run --scaffold moatless            # the demo tasks with a small local model
+    """
+    if config_file:
+        ctx.default_map = load_config_file(config_file)
+
+
+cli.add_command(plugins_cmd)
+cli.add_command(tasks_cmd)
+
+
+def _add_plugin_commands() -> None:
+    registry = get_registry()
+    registry.pm.hook.register_commands(cli=cli)
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Entry point of the ``swegym`` script."""
+    warnings.simplefilter("default", PluginWarning)
+    warnings.formatwarning = lambda message, category, *a, **k: f"warning: {message}\n"  # type: ignore[assignment]
+    try:
+        _add_plugin_commands()
+    except SwegymError as exc:
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(exc.exit_code)
+    cli.main(args=argv, prog_name="swegym")
+
+
+__all__ = ["cli", "main"]

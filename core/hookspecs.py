@@ -1,0 +1,66 @@
+"""The hooks a swegym plugin may implement.
+
+A plugin is any module registered under the ``swegym`` entry-point group (built-in ones too).
+It implements some of these hooks with ``@swegym.hookimpl`` and calls ``register(name, factory)``
+for every implementation it offers. A factory takes keyword options and returns an instance of
+the matching interface; it should import heavy libraries only when called.
+
+    import swegym
+
+    @swegym.hookimpl
+    def register_policies(register):
+        register("echo", EchoPolicy)
+"""
+from __future__ import annotations
+
+from typing import Any, Callable
+
+import pluggy
+
+hookspec = pluggy.HookspecMarker("swegym")
+hookimpl = pluggy.HookimplMarker("swegym")
+
+Register = Callable[..., None]
+
+
+@hookspec
+def register_runtimes(register: Register) -> None:
+    """Offer Runtime factories: ``register("docker", DockerRuntime)``."""
+
+
+@hookspec
+def register_policies(register: Register) -> None:
+    """Offer Policy factories: ``register("litellm", LiteLLMPolicy)``."""
+
+
+@hookspec
+def register_scaffolds(register: Register) -> None:
+    """Offer Scaffold factories: ``register("openhands", CodeActScaffold)``."""
+
+
+@hookspec
+def register_verifiers(register: Register) -> None:
+    """Offer Verifier factories: ``register("orm", OrmVerifier)``."""
+
+
+@hookspec
+def register_trainers(register: Register) -> None:
+    """Offer Trainer factories: ``register("torchtune-lora", LoraTrainer)``."""
+
+
+@hookspec
+def register_executors(register: Register) -> None:
+    """Offer rollout executors: ``register("ray", RayExecutor)``."""
+
+
+@hookspec
+def register_datasets(register: Register) -> None:
+    """Offer named task sets loadable with ``-d NAME``: ``register("demo", load_demo_rows)``.
+
+    The factory takes no arguments and returns an iterable of raw task rows (dicts).
+    """
+
+
+@hookspec
+def register_commands(cli: Any) -> None:
+    """Add click commands or groups to the ``swegym`` CLI group."""

@@ -1,0 +1,1 @@
+"""swegym plugin: docker (work in progress)."""

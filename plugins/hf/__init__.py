@@ -1,0 +1,1 @@
+"""swegym plugin: hf (work in progress)."""

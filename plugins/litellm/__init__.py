@@ -1,0 +1,1 @@
+"""swegym plugin: litellm (work in progress)."""

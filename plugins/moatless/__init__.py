@@ -1,0 +1,1 @@
+"""swegym plugin: moatless (work in progress)."""

@@ -1,0 +1,1 @@
+"""swegym plugin: openhands (work in progress)."""

@@ -1,0 +1,1 @@
+"""swegym plugin: orm (work in progress)."""

@@ -1,0 +1,1 @@
+"""swegym plugin: ray (work in progress)."""

@@ -1,0 +1,1 @@
+"""swegym plugin: replay (work in progress)."""

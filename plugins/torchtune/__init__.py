@@ -1,0 +1,1 @@
+"""swegym plugin: torchtune (work in progress)."""
