@@ -120,17 +120,15 @@ def _hub_reachable(timeout: float = 3.0) -> bool:
 def _rows_from_hub(name: str, split: str | None) -> Iterator[tuple[int, Any]]:
     """Load a Hugging Face dataset; offline, fail fast with a way out."""
     how_to = (
-        f"To work offline, download the dataset elsewhere and pass the file: "
+        f"To work offline, download the dataset elsewhere and pass the local file: "
         f"`swegym tasks -d path/to/{name.split('/')[-1]}.jsonl` (.json, .jsonl and .parquet work)."
     )
+    if not _hub_cache_has(name) and not _hub_reachable():
+        raise DataError(f"the Hugging Face hub is unreachable and {name!r} is not in the local cache. {how_to}")
     try:
-        import datasets  # noqa: F401
+        import datasets as hf_datasets
     except ImportError:
         raise DataError(f"loading the hub dataset {name!r} needs `datasets`: pip install 'swegym[hf]'. {how_to}") from None
-    cached = _hub_cache_has(name)
-    if not cached and not _hub_reachable():
-        raise DataError(f"the Hugging Face hub is unreachable and {name!r} is not in the local cache. {how_to}")
-    import datasets as hf_datasets
 
     try:
         ds = hf_datasets.load_dataset(name, split=split or "train")
