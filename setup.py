@@ -1,7 +1,7 @@
 """Map the design card's folders onto importable packages.
 
 core/            -> swegym
-prompts/         -> swegym.prompts   (Jinja templates shipped as package data)
+prompts/         -> swegym_prompts   (Jinja templates shipped as package data)
 plugins/<name>/  -> swegym_<name>    (each reads like a package of its own)
 """
 from pathlib import Path
@@ -20,8 +20,8 @@ def _tree(prefix: str, folder: str) -> tuple[list[str], dict[str, str]]:
 
 packages: list[str] = []
 package_dir: dict[str, str] = {}
-for prefix, folder in [("swegym", "core"), ("swegym.prompts", "prompts")]:
-    pk, pd = _tree(prefix, folder) if prefix == "swegym" else ([prefix], {prefix: folder})
+for prefix, folder in [("swegym", "core"), ("swegym_prompts", "prompts")]:
+    pk, pd = _tree(prefix, folder)
     packages += pk
     package_dir.update(pd)
 for plugin in sorted((ROOT / "plugins").iterdir()):

@@ -1,4 +1,4 @@
-"""Every prompt is a Jinja template under ``prompts/`` (installed as ``swegym.prompts``).
+"""Every prompt is a Jinja template under ``prompts/`` (installed as the data package ``swegym_prompts``).
 
 ``SWEGYM_PROMPTS_DIR`` points at a folder whose templates override the shipped ones by name,
 so users can experiment with prompts without editing the package.
@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 from functools import lru_cache
+from importlib import resources
 from typing import Any
 
 import jinja2
@@ -17,7 +18,8 @@ def _environment(override_dir: str | None) -> jinja2.Environment:
     loaders: list[jinja2.BaseLoader] = []
     if override_dir:
         loaders.append(jinja2.FileSystemLoader(override_dir))
-    loaders.append(jinja2.PackageLoader("swegym", "prompts"))
+    # The top-level prompts/ folder is the data package `swegym_prompts` (see setup.py).
+    loaders.append(jinja2.FileSystemLoader(str(resources.files("swegym_prompts"))))
     return jinja2.Environment(
         loader=jinja2.ChoiceLoader(loaders),
         undefined=jinja2.StrictUndefined,
