@@ -70,6 +70,13 @@ class Runtime(abc.ABC):
         """Make sure whatever ``open`` needs for ``task`` exists; return its identifier."""
         return ""
 
+    def cleanup(self, run_id: str) -> int:
+        """Remove sandboxes a dead process of run ``run_id`` left behind; return how many.
+
+        Called when a run resumes after a crash or ``kill -9``.
+        """
+        return 0
+
     def close(self) -> None:
         """Release client resources."""
 
