@@ -28,7 +28,7 @@ def test_builtin_plugins_listed_with_kind_and_package():
     rows = json.loads(out.stdout)
     by_name = {(r["kind"], r["name"]): r for r in rows}
     assert ("dataset", "demo") in by_name
-    assert all(r["package"] == "swegym" for r in rows if r["plugin"] in {"demo", "docker", "replay"})
+    assert all(r["package"] == "swegym" for r in rows if r["plugin"] in {"builtin", "docker", "replay"})
     for row in rows:
         assert set(row) >= {"name", "kind", "package", "version"}
         assert row["kind"] in swegym.plugins.KINDS

@@ -14,7 +14,10 @@ import click
 from ..config import load_config_file
 from ..errors import SwegymError
 from ..plugins import PluginWarning, get_registry
+from .export_cmd import export_group
+from .eval_cmd import eval_cmd, validate_cmd
 from .plugins_cmd import plugins_cmd
+from .run_cmd import run_cmd
 from .tasks_cmd import tasks_cmd
 
 CONTEXT = {"help_option_names": ["-h", "--help"], "auto_envvar_prefix": "SWEGYM", "max_content_width": 100}
@@ -51,11 +54,21 @@ def cli(ctx: click.Context, config_file: str | None) -> None:
 
 cli.add_command(plugins_cmd)
 cli.add_command(tasks_cmd)
+cli.add_command(run_cmd)
+cli.add_command(eval_cmd)
+cli.add_command(validate_cmd)
+cli.add_command(export_group)
 
 
 def _add_plugin_commands() -> None:
+    """Let every plugin add its commands; a plugin whose hook fails is named and skipped."""
     registry = get_registry()
-    registry.pm.hook.register_commands(cli=cli)
+    for impl in registry.pm.hook.register_commands.get_hookimpls():
+        try:
+            impl.function(cli=cli)
+        except Exception as exc:  # noqa: BLE001 - one broken plugin must not take the CLI down
+            warnings.warn(f"swegym plugin {impl.plugin_name!r} could not add its commands: "
+                          f"{type(exc).__name__}: {exc}", PluginWarning, stacklevel=2)
 
 
 def main(argv: list[str] | None = None) -> None:

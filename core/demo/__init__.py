@@ -18,7 +18,6 @@ from pathlib import Path
 from typing import Any, Iterator
 
 from ..errors import DataError
-from ..hookspecs import hookimpl
 
 TASKS_DIR = Path(__file__).parent / "tasks"
 DEMO_OWNER = "swegym-demo"
@@ -127,8 +126,3 @@ def iter_rows() -> Iterator[dict[str, Any]]:
             "test_patch": (folder / "test.patch").read_text(),
         }
         yield row
-
-
-@hookimpl
-def register_datasets(register):
-    register("demo", lambda: list(iter_rows()), description="Small offline tasks with real bugs (bundled).")

@@ -1,0 +1,136 @@
+"""One rollout, start to finish: sandbox → scaffold + policy → patch → evaluation → one row.
+
+:func:`execute_rollout` is a plain function of picklable arguments so any executor (threads,
+processes, Ray workers) can run it. Infrastructure failures are retried with backoff and, when
+they persist, the row says ``status: "error"`` with the cause — never an agent outcome.
+"""
+from __future__ import annotations
+
+import threading
+import time
+import traceback
+from dataclasses import dataclass
+from typing import Any, NamedTuple
+
+from ..errors import InfrastructureError, SwegymError
+from ..plugins import create
+from ..types import EvalResult, Task, Trajectory
+from .config import RunConfig
+
+
+class RolloutKey(NamedTuple):
+    instance_id: str
+    sample_index: int
+
+
+@dataclass
+class RolloutRequest:
+    """What an executor ships to a worker."""
+
+    config: RunConfig
+    task: Task
+    sample_index: int
+    run_id: str
+
+
+_runtimes: dict[tuple, Any] = {}
+_runtimes_lock = threading.Lock()
+
+
+def _runtime(config: RunConfig, run_id: str) -> Any:
+    """One runtime (one daemon client) per process and option set."""
+    key = (config.runtime, repr(sorted(config.runtime_options.items())), run_id)
+    with _runtimes_lock:
+        if key not in _runtimes:
+            _runtimes[key] = create("runtime", config.runtime, run_id=run_id, **config.runtime_options)
+        return _runtimes[key]
+
+
+def _is_infrastructure(exc: BaseException) -> bool:
+    from ..harness import is_infrastructure
+
+    return isinstance(exc, InfrastructureError) or is_infrastructure(exc)
+
+
+def _policy(config: RunConfig, task: Task) -> Any:
+    options = dict(config.policy_options)
+    if config.policy == "replay":
+        options.setdefault("instance_id", task.instance_id)
+    return create("policy", config.policy, **options)
+
+
+def _rollout_once(request: RolloutRequest, timings: dict[str, float]) -> Trajectory:
+    config, task = request.config, request.task
+    runtime = _runtime(config, request.run_id)
+    t0 = time.perf_counter()
+    runtime.ensure_image(task)
+    timings["image_s"] = time.perf_counter() - t0
+    policy = _policy(config, task)
+    scaffold = create("scaffold", config.scaffold, **config.scaffold_options)
+    sampling = config.sampling_for(task.instance_id, request.sample_index)
+    t0 = time.perf_counter()
+    sandbox = runtime.open(task, network=config.network, run_id=request.run_id)
+    timings["sandbox_s"] = time.perf_counter() - t0
+    try:
+        t0 = time.perf_counter()
+        trajectory = scaffold.run(task, sandbox, policy, sampling)
+        timings["agent_s"] = time.perf_counter() - t0
+    finally:
+        sandbox.close()
+    trajectory.metadata.setdefault("sampling", {"temperature": sampling.temperature, "top_p": sampling.top_p,
+                                                "max_tokens": sampling.max_tokens})
+    trajectory.metadata.setdefault("seed", sampling.seed)
+    return trajectory
+
+
+def execute_rollout(request: RolloutRequest) -> dict[str, Any]:
+    """Run one rollout and its evaluation; always returns a row (status ``error`` on failure)."""
+    config, task = request.config, request.task
+    started = time.perf_counter()
+    timings: dict[str, float] = {}
+    attempts: list[str] = []
+    trajectory: Trajectory | None = None
+    failure: str | None = None
+    for attempt in range(config.infra_retries + 1):
+        try:
+            trajectory = _rollout_once(request, timings)
+            break
+        except SwegymError:
+            raise  # a usage error (unknown plugin, bad option) stops the run
+        except Exception as exc:  # noqa: BLE001 - classified here
+            cause = getattr(exc, "cause", None) or f"{type(exc).__name__}: {exc}"
+            attempts.append(cause)
+            if not _is_infrastructure(exc):
+                failure = f"scaffold crashed: {cause}\n{traceback.format_exc()}"
+                break
+            failure = f"infrastructure: {cause}"
+            if attempt < config.infra_retries:
+                time.sleep(config.retry_backoff_s * (2 ** attempt))
+    if trajectory is None:
+        trajectory = Trajectory(instance_id=task.instance_id, scaffold=config.scaffold,
+                                stop_reason="error", metadata={})
+        evaluation = EvalResult(task.instance_id, "error", error=failure, details={"stage": "rollout"})
+    elif config.evaluate:
+        from ..harness import evaluate
+
+        t0 = time.perf_counter()
+        evaluation = evaluate(task, trajectory.patch, _runtime(config, request.run_id), timeout=config.eval_timeout,
+                              retries=config.infra_retries, run_id=request.run_id)
+        timings["eval_s"] = time.perf_counter() - t0
+    else:
+        evaluation = None
+    trajectory.run_id = trajectory.run_id or request.run_id
+    trajectory.scaffold = trajectory.scaffold or config.scaffold
+    meta = trajectory.metadata
+    meta.update({"instance_id": task.instance_id, "repo": task.repo, "sample_index": request.sample_index,
+                 "policy": config.policy})
+    if attempts:
+        meta["infrastructure_attempts"] = attempts
+    timings["total_s"] = time.perf_counter() - started
+    meta["timings"] = {k: round(v, 3) for k, v in timings.items()}
+    row = trajectory.to_dict()
+    if evaluation is not None:
+        row["evaluation"] = evaluation.to_dict(include_log=True)
+        row["resolved"] = evaluation.resolved
+        row["status"] = evaluation.status
+    return row
