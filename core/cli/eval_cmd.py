@@ -1,0 +1,148 @@
+"""``swegym eval`` (grade predictions) and ``swegym validate`` (check a dataset's gold patches)."""
+from __future__ import annotations
+
+import sys
+from typing import Any
+
+import click
+
+from ..errors import DataError, SwegymError
+from ..tasks import load_tasks
+from .options import dataset_options
+
+
+def _runtime_options(fn):
+    decorators = [
+        click.option("--runtime", "runtime_name", default="docker", show_default=True,
+                     help="Runtime plugin that opens the sandboxes (see `swegym plugins`)."),
+        click.option("--runtime-opt", "runtime_opts", multiple=True, metavar="KEY=VALUE",
+                     help="Option passed to the runtime factory (repeatable), e.g. docker_host=tcp://127.0.0.1:2375."),
+        click.option("--workers", type=click.IntRange(min=1), default=1, show_default=True,
+                     help="Evaluations run in parallel."),
+        click.option("--timeout", type=click.FloatRange(min=1), default=1800, show_default=True,
+                     help="Seconds the test command may run before the result is test_timeout."),
+        click.option("--retries", type=click.IntRange(min=0), default=2, show_default=True,
+                     help="Retries of an evaluation that hit an infrastructure error."),
+        click.option("--env-spec", "env_spec", type=click.Path(dir_okay=False, exists=True), default=None,
+                     help="Environment spec file adding/overriding repositories (test commands and images)."),
+    ]
+    for deco in reversed(decorators):
+        fn = deco(fn)
+    return fn
+
+
+def _make_runtime(name: str, opts: tuple[str, ...], env_spec: str | None = None):
+    from ..plugins import create
+
+    kwargs: dict[str, Any] = {"env_spec_file": env_spec} if env_spec else {}
+    for item in opts:
+        key, sep, value = item.partition("=")
+        if not sep or not key:
+            raise SwegymError(f"--runtime-opt {item!r}: expected KEY=VALUE")
+        kwargs[key.replace("-", "_")] = value
+    return create("runtime", name, **kwargs)
+
+
+def _print_summary(summary: dict[str, int]) -> None:
+    width = max(len(k) for k in summary)
+    for key, value in summary.items():
+        click.echo(f"{key:<{width}}  {value}")
+
+
+@click.command("eval")
+@dataset_options
+@click.option("--predictions", "predictions_path", required=True, type=click.Path(dir_okay=False),
+              help="SWE-bench predictions: JSON list or JSONL of {instance_id, model_patch, model_name_or_path}.")
+@click.option("--run-dir", required=True, type=click.Path(file_okay=False),
+              help="Where report.json and logs/<instance_id>/ go; re-running resumes from it.")
+@_runtime_options
+def eval_cmd(dataset: str, split: str | None, instance_ids: tuple[str, ...], repo: tuple[str, ...], limit: int | None,
+             predictions_path: str, run_dir: str, runtime_name: str, runtime_opts: tuple[str, ...], workers: int,
+             timeout: float, retries: int, env_spec: str | None) -> None:
+    """Grade model patches with SWE-bench semantics; write RUN_DIR/report.json and each test log.
+
+    Finished instances in an existing report are skipped (infrastructure errors are retried).
+
+    \b
+    Examples:
+      swegym eval -d demo --predictions preds.jsonl --run-dir runs/eval1
+      swegym eval -d tasks.jsonl --predictions preds.json --run-dir runs/eval1 --workers 4
+      swegym eval -d demo --predictions preds.jsonl --run-dir R --runtime-opt docker_host=tcp://127.0.0.1:2375
+    """
+    from ..harness import evaluate_many, load_predictions, load_report
+
+    predictions = load_predictions(predictions_path)
+    tasks = load_tasks(dataset, split=split, instance_ids=instance_ids or None, repo=repo or None, limit=None)
+    by_id = {t.instance_id: t for t in tasks}
+    unknown = [iid for iid in predictions if iid not in by_id and not instance_ids and not repo]
+    if unknown:
+        raise DataError(f"{len(unknown)} prediction(s) name instances not in dataset {dataset!r}: "
+                        f"{', '.join(unknown[:5])}{' …' if len(unknown) > 5 else ''}. Pass the dataset they came from with -d.",
+                        path=predictions_path)
+    jobs = [(by_id[iid], p.model_patch) for iid, p in predictions.items() if iid in by_id]
+    if limit is not None:
+        jobs = jobs[:limit]
+    runtime = _make_runtime(runtime_name, runtime_opts, env_spec)
+    try:
+        evaluate_many(jobs, runtime, workers=workers, timeout=timeout, retries=retries, run_dir=run_dir, desc="eval",
+                      spec_file=env_spec)
+    finally:
+        runtime.close()
+    report = load_report(run_dir)
+    _print_summary(report["summary"])
+    click.echo(f"report: {run_dir}/report.json", err=True)
+    if report["summary"].get("error"):
+        click.echo(f"warning: {report['summary']['error']} instance(s) hit infrastructure errors (not counted "
+                   f"against the model); re-run the same command to retry them", err=True)
+
+
+@click.command("validate")
+@dataset_options
+@_runtime_options
+def validate_cmd(dataset: str, split: str | None, instance_ids: tuple[str, ...], repo: tuple[str, ...],
+                 limit: int | None, runtime_name: str, runtime_opts: tuple[str, ...], workers: int, timeout: float,
+                 retries: int, env_spec: str | None) -> None:
+    """Check tasks: the gold patch must resolve, the empty patch must not. Exit 1 if any task fails.
+
+    The empty-patch run really runs the tests on the unpatched repository, so it proves the
+    FAIL_TO_PASS tests fail without the fix.
+
+    \b
+    Examples:
+      swegym validate -d demo --workers 2
+      swegym validate -d tasks.jsonl --instance-id getmoto__moto-1234
+    """
+    from ..harness import evaluate_many
+
+    tasks = load_tasks(dataset, split=split, instance_ids=instance_ids or None, repo=repo or None, limit=limit)
+    if not tasks:
+        raise SwegymError(f"no tasks selected from {dataset!r}")
+    runtime = _make_runtime(runtime_name, runtime_opts, env_spec)
+    try:
+        gold = evaluate_many([(t, t.patch) for t in tasks], runtime, workers=workers, timeout=timeout,
+                             retries=retries, desc="gold patches", spec_file=env_spec)
+        empty = evaluate_many([(t, "") for t in tasks], runtime, workers=workers, timeout=timeout, retries=retries,
+                              run_empty=True, desc="empty patches", spec_file=env_spec)
+    finally:
+        runtime.close()
+    failures = 0
+    width = max(len(t.instance_id) for t in tasks)
+    click.echo(f"{'instance':<{width}}  {'gold':<18} {'empty':<18} ok")
+    for t in tasks:
+        g, e = gold[t.instance_id], empty[t.instance_id]
+        ok = g.status == "resolved" and e.status == "unresolved"
+        failures += not ok
+        click.echo(f"{t.instance_id:<{width}}  {g.status:<18} {e.status:<18} {'yes' if ok else 'NO'}")
+        for label, r in (("gold", g), ("empty", e)):
+            if r.error and not ok:
+                click.echo(f"  {label}: {r.error}", err=True)
+            if label == "gold" and r.status == "unresolved" and not ok:
+                bad = (r.details.get("tests_status") or {})
+                click.echo(f"  gold: failing FAIL_TO_PASS {bad.get('FAIL_TO_PASS', {}).get('failure')}, "
+                           f"PASS_TO_PASS {bad.get('PASS_TO_PASS', {}).get('failure')}", err=True)
+    click.echo(f"{len(tasks) - failures}/{len(tasks)} task(s) valid", err=True)
+    if failures:
+        sys.exit(1)
+
+
+__all__ = ["eval_cmd", "validate_cmd"]

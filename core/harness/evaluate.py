@@ -1,0 +1,230 @@
+"""Evaluate one (task, patch) in a fresh sandbox, SWE-bench style, and grade it.
+
+Steps: open a sandbox from the task's image with the network off; apply the model patch (the
+SWE-bench fallbacks, ending with ``patch --fuzz``); reset the files the test patch modifies to
+base_commit; apply the test patch; run the test command under a timeout; parse; grade.
+
+Why the care about errors: an infrastructure failure (daemon gone, image missing, OOM kill) says
+nothing about the patch, so it becomes status ``error`` after ``retries`` retries with backoff,
+never ``unresolved``. Nothing here imports docker: the Runtime is passed in.
+"""
+from __future__ import annotations
+
+import atexit
+import base64
+import threading
+import time
+from concurrent.futures import Future, ThreadPoolExecutor
+from typing import Any, Callable
+
+from ..errors import InfrastructureError, SwegymError
+from ..interfaces import Runtime, Sandbox
+from ..types import CommandResult, EvalResult, Task
+from .grading import grade
+from .parsers import get_parser
+from .testspec import APPLY_COMMANDS, EvalSpec, make_eval_spec
+
+PATCH_PATH = "/tmp/swegym_model.patch"
+TEST_PATCH_PATH = "/tmp/swegym_test.patch"
+SETUP_TIMEOUT = 300.0
+OUTPUT_LIMIT = 50_000_000  # the parser needs the whole log; the sandbox clips above this
+OOM_EXIT_CODES = (137,)  # SIGKILL without a timeout: the kernel's OOM killer (or the daemon) did it
+_INFRA_MODULES = ("docker", "requests", "urllib3", "http", "socket", "ssl")
+
+
+class _Step:
+    """Collects what each step printed into one log, in SWE-bench's ``+ command`` style."""
+
+    def __init__(self, sandbox: Sandbox) -> None:
+        self.sandbox = sandbox
+        self.parts: list[str] = []
+
+    def run(self, command: str, timeout: float, *, check: bool = False) -> CommandResult:
+        self.parts.append(f"+ {command}\n")
+        res = self.sandbox.run(f"cd {self.sandbox.repo_dir or '/testbed'} && {command}", timeout=timeout,
+                               output_limit=OUTPUT_LIMIT)
+        self.parts.append(res.output if res.output.endswith("\n") or not res.output else res.output + "\n")
+        if check and (res.exit_code != 0 or res.timed_out):
+            raise InfrastructureError(f"setup command failed (exit {res.exit_code}): {command}",
+                                      cause=f"`{command}` exited {res.exit_code}: {res.output[-500:]}")
+        return res
+
+    def write(self, path: str, content: str) -> None:
+        """Write a file through the open shell (base64 in a heredoc): one round trip, no extra exec."""
+        data = base64.encodebytes(content.encode("utf-8", "surrogateescape")).decode("ascii")
+        res = self.sandbox.run(f"base64 -d > {path} <<'SWEGYM_B64_EOF'\n{data}SWEGYM_B64_EOF", timeout=SETUP_TIMEOUT)
+        if res.exit_code != 0:
+            raise InfrastructureError(f"could not write {path} in the sandbox (exit {res.exit_code})",
+                                      cause=res.output[-500:])
+
+    def note(self, text: str) -> None:
+        self.parts.append(text if text.endswith("\n") else text + "\n")
+
+    @property
+    def log(self) -> str:
+        return "".join(self.parts)
+
+
+def _with_newline(patch: str) -> str:
+    return patch if patch.endswith("\n") else patch + "\n"
+
+
+def is_infrastructure(exc: BaseException) -> bool:
+    """Errors from the daemon, the network to it, or the OS: retried, never blamed on the patch."""
+    if isinstance(exc, (InfrastructureError, OSError, ConnectionError, TimeoutError)):
+        return True
+    module = type(exc).__module__.split(".")[0]
+    return module in _INFRA_MODULES
+
+
+def _run_once(task: Task, patch: str | None, runtime: Runtime, spec: EvalSpec, timeout: float,
+              run_id: str | None, opener: Callable[[], Sandbox] | None = None) -> EvalResult:
+    started = time.perf_counter()
+    sandbox = opener() if opener else runtime.open(task, network=False, run_id=run_id)
+    opened = time.perf_counter()
+    try:
+        step = _Step(sandbox)
+        base = {"instance_id": task.instance_id}
+        if patch is not None:
+            step.write(PATCH_PATH, _with_newline(patch))
+            applied = None
+            for cmd in APPLY_COMMANDS:
+                res = step.run(f"{cmd} {PATCH_PATH}", SETUP_TIMEOUT)
+                if res.timed_out:
+                    raise InfrastructureError(f"applying the patch timed out: {cmd}")
+                if res.exit_code == 0:
+                    applied = cmd
+                    break
+            if applied is None:
+                step.note(">>>>> Patch Apply Failed")
+                return EvalResult(**base, status="patch_apply_failed", log=step.log,
+                                  duration_s=time.perf_counter() - started,
+                                  details={"apply_commands": list(APPLY_COMMANDS)})
+            step.note(f">>>>> Applied Patch ({applied})")
+        for line in spec.eval_commands:
+            step.run(line, SETUP_TIMEOUT)
+        reset = spec.reset_command(task.base_commit)
+        if reset:
+            step.run(reset, SETUP_TIMEOUT)  # SWE-bench does not stop here either
+        if task.test_patch.strip():
+            step.write(TEST_PATCH_PATH, _with_newline(task.test_patch))
+            res = step.run(f"git apply -v {TEST_PATCH_PATH}", SETUP_TIMEOUT)
+            if res.exit_code != 0:
+                step.note(">>>>> Test patch did not apply; running the tests anyway (as SWE-bench does)")
+        step.note(">>>>> Start Test Output")
+        t0 = time.perf_counter()
+        res = step.run(spec.test_command, timeout)
+        test_time = res.duration_s or (time.perf_counter() - t0)
+        step.note(">>>>> End Test Output")
+        if res.timed_out:
+            step.note(f">>>>> Tests Timed Out after {timeout:g}s")
+            return EvalResult(**base, status="test_timeout", log=step.log, test_duration_s=test_time,
+                              duration_s=time.perf_counter() - started,
+                              error=f"test command exceeded its {timeout:g}s timeout")
+        if res.exit_code < 0:
+            raise InfrastructureError("the sandbox shell died during the test command",
+                                      cause=f"shell lost (exit {res.exit_code}): {res.output[-300:]}")
+        if res.exit_code in OOM_EXIT_CODES:
+            raise InfrastructureError(
+                f"test command was killed (exit {res.exit_code}, SIGKILL without a timeout: out of memory?)",
+                cause=f"killed: exit {res.exit_code} (likely OOM)")
+        status_map = get_parser(task.repo, spec.parser)(res.output.replace("\r\n", "\n"))
+        g = grade(status_map, task.FAIL_TO_PASS, task.PASS_TO_PASS, exit_code=res.exit_code)
+        details: dict[str, Any] = {"tests_status": g.to_dict(), "test_exit_code": res.exit_code,
+                                   "test_command": spec.test_command,
+                                   "timings": {"open_s": round(opened - started, 3),
+                                               "setup_s": round(t0 - opened, 3),
+                                               "test_s": round(test_time, 3),
+                                               "grade_s": round(time.perf_counter() - t0 - test_time, 3)}}
+        return EvalResult(**base, status="resolved" if g.resolved else "unresolved", tests=g.tests, log=step.log,
+                          test_duration_s=test_time, duration_s=time.perf_counter() - started, details=details)
+    finally:
+        close_later(sandbox)
+
+
+# Removing a container takes ~0.5 s and the grade does not depend on it, so it happens in the
+# background; evaluate_many (and interpreter exit) wait for pending removals.
+_closer: ThreadPoolExecutor | None = None
+_pending: set[Future] = set()
+_closer_lock = threading.Lock()
+
+
+def _close_quietly(sandbox: Sandbox) -> None:
+    try:
+        sandbox.close()
+    except Exception:  # noqa: BLE001 - closing a sandbox of a dead daemon must not hide the result
+        pass
+
+
+def close_later(sandbox: Sandbox) -> None:
+    """Close ``sandbox`` on a background thread."""
+    global _closer
+    with _closer_lock:
+        if _closer is None:
+            _closer = ThreadPoolExecutor(max_workers=4, thread_name_prefix="swegym-close")
+            atexit.register(drain_closes)
+        fut = _closer.submit(_close_quietly, sandbox)
+        _pending.add(fut)
+        fut.add_done_callback(lambda f: _pending.discard(f))
+
+
+def drain_closes(timeout: float | None = 120) -> None:
+    """Wait until every sandbox handed to :func:`close_later` is closed."""
+    for fut in list(_pending):
+        try:
+            fut.result(timeout=timeout)
+        except Exception:  # noqa: BLE001
+            pass
+
+
+def evaluate(
+    task: Task,
+    patch: str | None,
+    runtime: Runtime,
+    *,
+    timeout: float = 1800,
+    retries: int = 2,
+    backoff: float = 2.0,
+    test_cmd: str | None = None,
+    run_empty: bool = False,
+    run_id: str | None = None,
+    sleep: Callable[[float], None] = time.sleep,
+    sandbox: Callable[[], Sandbox] | None = None,
+    spec_file: str | None = None,
+) -> EvalResult:
+    """Grade ``patch`` on ``task``; see the module docstring.
+
+    An empty patch is ``empty_patch`` without starting anything, unless ``run_empty`` (used by
+    ``swegym validate``) asks to run the tests on the unpatched repository. ``sandbox`` may hand
+    the first attempt a fresh sandbox opened ahead of time (see :func:`evaluate_many`); retries
+    always open a new one.
+    """
+    started = time.perf_counter()
+    if not (patch or "").strip() and not run_empty:
+        return EvalResult(task.instance_id, "empty_patch", duration_s=0.0, error=None)
+    spec = make_eval_spec(task, test_cmd, spec_file)
+    attempts: list[str] = []
+    for attempt in range(retries + 1):
+        try:
+            opener = sandbox if attempt == 0 else None
+            result = _run_once(task, patch if (patch or "").strip() else None, runtime, spec, timeout, run_id, opener)
+            result.duration_s = time.perf_counter() - started
+            if attempts:
+                result.details["infrastructure_retries"] = attempts
+            return result
+        except SwegymError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - classified below
+            cause = getattr(exc, "cause", None) or f"{type(exc).__name__}: {exc}"
+            attempts.append(cause)
+            if not is_infrastructure(exc):
+                return EvalResult(task.instance_id, "error", error=f"harness error: {cause}",
+                                  duration_s=time.perf_counter() - started, details={"attempts": attempts})
+            if attempt < retries:
+                sleep(backoff * (2 ** attempt))
+    return EvalResult(task.instance_id, "error", error=f"infrastructure: {attempts[-1]}",
+                      duration_s=time.perf_counter() - started,
+                      details={"attempts": attempts, "infrastructure": True})
+
+
+__all__ = ["evaluate", "is_infrastructure", "drain_closes", "close_later", "APPLY_COMMANDS", "PATCH_PATH", "TEST_PATCH_PATH"]

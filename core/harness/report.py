@@ -1,0 +1,138 @@
+"""``report.json`` and per-instance logs of an evaluation run, written so a crash loses nothing.
+
+Layout of a run directory::
+
+    R/report.json                          {"summary": {...}, "instances": {ID: {...}}}
+    R/logs/<instance_id>/test_output.txt   the full evaluation log
+    R/logs/<instance_id>/patch.diff        the patch that was graded
+
+``report.json`` is rewritten atomically (temp file + rename) after every instance, so a re-run
+can resume from it. Both ``swegym eval`` and ``swegym run`` write through :class:`ReportWriter`.
+"""
+from __future__ import annotations
+
+import json
+import os
+import re
+import tempfile
+import threading
+from pathlib import Path
+from typing import Any
+
+from ..errors import DataError
+from ..types import EVAL_STATUSES, EvalResult
+
+REPORT_FILE = "report.json"
+LOGS_DIR = "logs"
+_UNSAFE = re.compile(r"[^A-Za-z0-9._+-]")
+
+
+def safe_name(instance_id: str) -> str:
+    """A file-system safe folder name for an instance id (ids may hold '/')."""
+    return _UNSAFE.sub("_", instance_id) or "_"
+
+
+def summarize(instances: dict[str, dict[str, Any]]) -> dict[str, int]:
+    """Counts per status, plus ``total``."""
+    summary = {"total": len(instances)}
+    summary.update({status: 0 for status in EVAL_STATUSES})
+    for row in instances.values():
+        status = row.get("status")
+        if status in summary:
+            summary[status] += 1
+    return summary
+
+
+def load_report(path: str | Path) -> dict[str, Any]:
+    """Read ``report.json`` (a run directory or the file); a missing report is an empty one."""
+    path = Path(path)
+    if path.is_dir() or path.suffix != ".json":
+        path = path / REPORT_FILE
+    if not path.exists():
+        return {"summary": summarize({}), "instances": {}}
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as exc:
+        raise DataError(f"not valid JSON ({exc.msg} at line {exc.lineno}); delete it to start the run over",
+                        path=str(path)) from None
+    if not isinstance(data, dict) or not isinstance(data.get("instances"), dict):
+        raise DataError("not a swegym report (expected {'summary': ..., 'instances': {...}})", path=str(path))
+    return data
+
+
+def instance_row(result: EvalResult) -> dict[str, Any]:
+    """What report.json keeps per instance (the log lives in its own file)."""
+    row = {"status": result.status, "resolved": result.resolved, "tests": dict(result.tests)}
+    if result.error:
+        row["error"] = result.error
+    if result.test_duration_s is not None:
+        row["test_duration_s"] = round(result.test_duration_s, 3)
+    if result.duration_s is not None:
+        row["duration_s"] = round(result.duration_s, 3)
+    if result.details:
+        row["details"] = result.details
+    return row
+
+
+def _atomic_write(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(text)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise
+
+
+class ReportWriter:
+    """Adds instance results to a run directory's report; thread-safe, resumable.
+
+    ``finished`` lists instances that need no re-run: everything except infrastructure
+    ``error`` results, which a re-run tries again.
+    """
+
+    def __init__(self, run_dir: str | Path) -> None:
+        self.run_dir = Path(run_dir)
+        self.run_dir.mkdir(parents=True, exist_ok=True)
+        self._lock = threading.Lock()
+        self._data = load_report(self.run_dir)
+
+    @property
+    def path(self) -> Path:
+        return self.run_dir / REPORT_FILE
+
+    @property
+    def instances(self) -> dict[str, dict[str, Any]]:
+        return self._data["instances"]
+
+    def finished(self) -> set[str]:
+        return {iid for iid, row in self.instances.items() if row.get("status") not in (None, "error")}
+
+    def log_dir(self, instance_id: str) -> Path:
+        return self.run_dir / LOGS_DIR / safe_name(instance_id)
+
+    def add(self, instance_id: str, result: EvalResult, patch: str | None = None) -> None:
+        """Record ``result`` (log and patch to files, row to report.json) and rewrite the report."""
+        folder = self.log_dir(instance_id)
+        folder.mkdir(parents=True, exist_ok=True)
+        (folder / "test_output.txt").write_text(result.log or "", encoding="utf-8")
+        if patch is not None:
+            (folder / "patch.diff").write_text(patch, encoding="utf-8")
+        with self._lock:
+            self.instances[instance_id] = instance_row(result)
+            self._data["summary"] = summarize(self.instances)
+            _atomic_write(self.path, json.dumps(self._data, indent=2, sort_keys=False) + "\n")
+
+    @property
+    def summary(self) -> dict[str, int]:
+        return summarize(self.instances)
+
+
+__all__ = ["REPORT_FILE", "LOGS_DIR", "ReportWriter", "load_report", "summarize", "instance_row", "safe_name"]
