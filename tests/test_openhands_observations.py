@@ -1,0 +1,190 @@
+"""Observation formatting (against the rows), stuck-loop patterns, and parser robustness."""
+from __future__ import annotations
+
+import json
+import re
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from swegym import CommandResult, Task, ToolCall
+from swegym_openhands import observations as obs
+from swegym_openhands import stuck
+from swegym_openhands.scaffold import CodeActScaffold, _Episode
+
+PROMPT_RE = re.compile(r"(\[Python Interpreter: [^\]\n]*\])?\n(\w+)@openhands-workspace:(\S*) ([#$]) \Z")
+
+
+def _bash_rows(shared_data):
+    for name in ("openhands-trajectories-sample.jsonl", "openhands-trajectories-mixed.jsonl"):
+        for line in (shared_data / name).read_text().splitlines():
+            row = json.loads(line)
+            calls = {c["id"]: json.loads(c["function"]["arguments"]) for m in row["messages"] for c in (m.get("tool_calls") or [])}
+            for m in row["messages"]:
+                if m["role"] == "tool" and m["name"] == "execute_bash":
+                    yield calls[m["tool_call_id"]]["command"], m["content"]
+
+
+def test_bash_observations_rebuild_exactly_from_their_parts(shared_data):
+    rebuilt = 0
+    for command, content in _bash_rows(shared_data):
+        body, last = content.rsplit("\n", 1)
+        m_exit = re.fullmatch(r"\[Command finished with exit code (-?\d+)\]", last)
+        if m_exit is None:  # the one runtime failure row: an infrastructure error, not a shell result
+            assert "[Error occurred in processing last action]" in content
+            continue
+        body = body[len(obs.OBS_PREFIX):]
+        start = max(body.rfind("[Python Interpreter:"), 0)
+        m = PROMPT_RE.search(body, start)
+        assert m, content[-300:]
+        prompt = body[m.start():]
+        echo_and_output = body[: m.start()]
+        echo = command.replace("\n", "\r\n")
+        if not echo_and_output.startswith(echo):  # OpenHands' runtime answered a previous command: skip
+            continue
+        output = echo_and_output[len(echo) + 2 :] if len(echo_and_output) > len(echo) else ""
+        cwd, python = m.group(3), m.group(1)[len("[Python Interpreter: ") : -1] if m.group(1) else None
+        assert prompt == obs.bash_prompt(cwd, python, m.group(2))
+        assert obs.bash_observation(command, output.replace("\r\n", "\n"), int(m_exit.group(1)), prompt) == content
+        rebuilt += 1
+    assert rebuilt >= 55
+
+
+def test_timeout_note_matches_rows(shared_data):
+    notes = [c for _, c in _bash_rows(shared_data) if "timed out" in c]
+    assert notes and all(obs.timeout_note(300) + "[Python Interpreter:" in c for c in notes)
+
+
+def test_long_observation_keeps_head_and_tail():
+    text = "H" * 20_000 + "T" * 20_000
+    cut = obs.truncate_content(text, 30_000)
+    assert cut.startswith("H" * 15_000) and cut.endswith("T" * 15_000)
+    assert obs.TRUNCATION_NOTICE in cut and len(cut) == 30_000 + len(obs.TRUNCATION_NOTICE)
+    assert obs.truncate_content("short", 30_000) == "short"
+
+
+def _pair(a, o, error=False):
+    return [stuck.Action(a), stuck.Observation(o, error)]
+
+
+def test_stuck_patterns():
+    assert stuck.stuck_reason(sum((_pair("ls", "x") for _ in range(3)), [])) is None
+    assert stuck.stuck_reason(sum((_pair("ls", "x") for _ in range(4)), [])) == "repeating action and observation"
+    errs = sum((_pair("edit", f"ERROR {i}", True) for i in range(3)), [])
+    assert stuck.stuck_reason(errs) == "repeating action with error"
+    assert stuck.stuck_reason(sum((_pair("edit", f"out {i}") for i in range(3)), [])) is None
+    mono = [stuck.Action("message:hi", True)] * 3
+    assert stuck.stuck_reason(mono) == "monologue"
+    broken = [stuck.Action("message:hi", True), stuck.Observation("o"), stuck.Action("message:hi", True), stuck.Action("message:hi", True)]
+    assert stuck.stuck_reason(broken) is None
+    alt = sum((_pair("a", "1") + _pair("b", "2") for _ in range(3)), [])
+    assert stuck.stuck_reason(alt) == "alternating action-observation pattern"
+    assert stuck.stuck_reason(alt[:-2]) is None
+
+
+class CannedSandbox:
+    """Answers every command with the same result; for text-only properties of the loop."""
+
+    repo_dir = "/testbed"
+
+    def run(self, command, timeout=120.0, output_limit=30_000):
+        if command.startswith('printf "%s\\n" "$PWD"'):
+            return CommandResult(0, "/workspace/o__r__1\nroot\n/usr/bin/python\n")
+        return CommandResult(0, "ok\n")
+
+    def read_file(self, path):
+        raise FileNotFoundError(path)
+
+    def write_file(self, path, content):
+        pass
+
+
+class TextPolicy:
+    model = "scripted"
+    supports_function_calling = False
+
+
+def _episode(mode="text"):
+    task = Task(instance_id="o__r-1", repo="o/r", base_commit="0" * 40, version="1")
+    ep = _Episode(CodeActScaffold(function_calling=mode), task, CannedSandbox(), TextPolicy(), None)
+    ep.workdir = "/workspace/o__r__1"
+    return ep
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.text(alphabet=st.sampled_from(list("<>/=\n abcfuntiopremxs_{}[]\"'")) | st.characters(), max_size=300))
+def test_arbitrary_text_output_never_crashes(text):
+    ep = _episode()
+    status = ep._handle(text, [])
+    assert status in (None, "finish")
+    last = ep.messages[-1]
+    assert last["role"] in ("user", "tool")
+    assert isinstance(last["content"], str) and last["content"]
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.text(max_size=60), st.text(max_size=60))
+def test_arbitrary_native_calls_never_crash(name, arguments):
+    ep = _episode("native")
+    ep._handle("", [ToolCall(id="c1", name=name, arguments=arguments)])
+    assert ep.messages[-1]["role"] in ("tool",) or name == "finish"
+
+
+def test_malformed_text_call_becomes_error_observation():
+    ep = _episode()
+    assert ep._handle("let me look\n<function=execute_bash>\n<parameter=comand>ls</parameter>\n</function>", []) is None
+    assert ep.messages[-2] == {"role": "assistant", "content": "let me look\n<function=execute_bash>\n<parameter=comand>ls</parameter>\n</function>"}
+    err = ep.messages[-1]
+    assert err["role"] == "user" and err["content"].startswith("OBSERVATION:\n")
+    assert err["content"].endswith("[Error occurred in processing last action]")
+
+
+def test_text_call_runs_and_is_stored_natively():
+    ep = _episode()
+    ep._handle("Checking.\n<function=execute_bash>\n<parameter=command>ls</parameter>\n</function>", [])
+    call = ep.messages[-2]["tool_calls"][0]
+    assert ep.messages[-2]["content"] == "Checking."
+    assert call["function"] == {"name": "execute_bash", "arguments": json.dumps({"command": "ls"})}
+    assert ep.messages[-1] == {
+        "role": "tool", "tool_call_id": call["id"], "name": "execute_bash",
+        "content": "OBSERVATION:\nls\r\nok[Python Interpreter: /usr/bin/python]\nroot@openhands-workspace:/workspace/o__r__1 # \n[Command finished with exit code 0]",
+    }
+
+
+def test_context_limit_stops_before_calling_the_model():
+    ep = _episode()
+    ep.cfg.max_context_tokens = 100
+    ep.messages = [{"role": "system", "content": "x" * 1000}]
+    ep.policy = None  # never reached
+    assert ep._loop() == "context_window_exceeded"
+
+
+def test_in_context_example_is_optional():
+    from swegym.formats import fncall
+
+    ep = _episode()
+    ep.messages = [{"role": "system", "content": "sys"}, {"role": "user", "content": "task"}]
+    assert ep._policy_messages()[1]["content"] == "task"
+    ep.cfg.in_context_example = True
+    prefix, suffix = fncall.in_context_example(ep.tools)
+    assert prefix and ep._policy_messages()[1]["content"] == prefix + "task" + suffix
+
+
+def test_binary_sections_are_dropped_from_the_patch():
+    from swegym_openhands.workspace import remove_binary_diffs
+
+    text = "diff --git a/a.py b/a.py\n--- a/a.py\n+++ b/a.py\n@@ -1 +1 @@\n-x\n+y\n"
+    binary = "diff --git a/b.bin b/b.bin\nnew file mode 100644\nindex 0000000..e69de29\nBinary files /dev/null and b/b.bin differ\n"
+    literal = "diff --git a/c.bin b/c.bin\nindex 1..2 100644\nGIT binary patch\nliteral 3\nKcmZ?\n\n"
+    assert remove_binary_diffs(binary + text + literal) == text
+    assert remove_binary_diffs("") == ""
+
+
+def test_steps_are_counted_per_action_and_a_reply_is_cut_at_the_limit():
+    ep = _episode("native")
+    ep.cfg.max_iterations = 2
+    calls = [ToolCall(f"c{i}", "execute_bash", json.dumps({"command": f"echo {i}"})) for i in range(3)]
+    assert ep._handle("three at once", calls) == "max_iterations"
+    assert ep.iterations == 2
+    assert [c["id"] for c in ep.messages[-3]["tool_calls"]] == ["c0", "c1"]  # every kept call has its result
+    assert [m["tool_call_id"] for m in ep.messages[-2:]] == ["c0", "c1"]
