@@ -17,8 +17,12 @@ from ..plugins import PluginWarning, get_registry
 from .export_cmd import export_group
 from .eval_cmd import eval_cmd, validate_cmd
 from .plugins_cmd import plugins_cmd
+from .report_cmd import report_cmd
+from .rft_cmd import rft_cmd
 from .run_cmd import run_cmd
+from .score_cmd import score_cmd
 from .tasks_cmd import tasks_cmd
+from .train_cmd import train_cmd
 
 CONTEXT = {"help_option_names": ["-h", "--help"], "auto_envvar_prefix": "SWEGYM", "max_content_width": 100}
 
@@ -54,10 +58,14 @@ def cli(ctx: click.Context, config_file: str | None) -> None:
 
 cli.add_command(plugins_cmd)
 cli.add_command(tasks_cmd)
+cli.add_command(score_cmd)
+cli.add_command(report_cmd)
+cli.add_command(train_cmd)
 cli.add_command(run_cmd)
 cli.add_command(eval_cmd)
 cli.add_command(validate_cmd)
 cli.add_command(export_group)
+cli.add_command(rft_cmd)
 
 
 def _add_plugin_commands() -> None:
