@@ -1,0 +1,256 @@
+"""DockerRuntime: opens sandboxes on a local or remote Docker daemon through the docker SDK.
+
+The same code path serves ``unix://``, ``tcp://`` (optionally TLS) and ``ssh://`` daemons: only the
+client differs. Containers are resource-limited, have no network unless asked, carry owner labels
+and are removed on close, at exit and on SIGTERM (see :mod:`swegym_docker.hygiene`).
+"""
+from __future__ import annotations
+
+import os
+import threading
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+from swegym.errors import InfrastructureError, SwegymError
+from swegym.interfaces import Runtime
+from swegym.types import Task
+
+from . import hygiene
+from .images import ImageBuilder
+
+
+def parse_memory(value: str | int | None) -> int | None:
+    """'4g' / '512m' / bytes → bytes."""
+    if value is None or value == "":
+        return None
+    if isinstance(value, int):
+        return value
+    text = str(value).strip().lower().rstrip("b")
+    units = {"k": 1 << 10, "m": 1 << 20, "g": 1 << 30, "t": 1 << 40}
+    try:
+        if text and text[-1] in units:
+            return int(float(text[:-1]) * units[text[-1]])
+        return int(text)
+    except ValueError:
+        raise SwegymError(f"memory limit {value!r}: use bytes or a number with k/m/g, e.g. 4g") from None
+
+
+def make_client(base_url: str | None = None, *, tls_verify: bool | None = None, tls_ca_cert: str | None = None,
+                tls_client_cert: str | None = None, tls_client_key: str | None = None, timeout: int = 300) -> Any:
+    """A docker SDK client for ``base_url`` (default: DOCKER_HOST or the local socket), pinged."""
+    import docker
+
+    url = base_url or os.environ.get("DOCKER_HOST") or "unix:///var/run/docker.sock"
+    try:
+        tls: Any = False
+        if tls_verify or tls_ca_cert or tls_client_cert:
+            client_cert = (tls_client_cert, tls_client_key) if tls_client_cert else None
+            tls = docker.tls.TLSConfig(client_cert=client_cert, ca_cert=tls_ca_cert, verify=bool(tls_verify or tls_ca_cert))
+        elif base_url is None and os.environ.get("DOCKER_TLS_VERIFY"):
+            client = docker.from_env(timeout=timeout)
+            client.ping()
+            return client
+        if url.startswith("ssh://"):
+            import importlib.util
+
+            if importlib.util.find_spec("paramiko") is None:  # the SDK's ssh transport (select()-able streams)
+                raise SwegymError(f"DOCKER_HOST {url} needs paramiko: pip install 'swegym[ssh]'")
+        kwargs: dict[str, Any] = {"base_url": url, "timeout": timeout, "tls": tls}
+        client = docker.DockerClient(**kwargs)
+        client.ping()
+        return client
+    except docker.errors.TLSParameterError as exc:
+        raise SwegymError(f"Docker TLS options: {exc}") from None
+    except SwegymError:
+        raise
+    except Exception as exc:
+        raise InfrastructureError(
+            f"cannot reach the Docker daemon at {url}: {exc}. Start it (scripts/start-docker.sh) or set "
+            f"DOCKER_HOST / --docker-host.", cause=f"Docker daemon {url} unreachable: {exc}") from exc
+
+
+class DockerRuntime(Runtime):
+    """Sandboxes in Docker containers, one per task, from published or locally built images."""
+
+    name = "docker"
+
+    def __init__(self, base_url: str | None = None, *, tls_verify: bool | None = None, tls_ca_cert: str | None = None,
+                 tls_client_cert: str | None = None, tls_client_key: str | None = None,
+                 base_image: str | None = None, image_namespace: str | None = None, image_prefix: str = "swegym",
+                 repo_sources: dict[str, Path] | None = None, env_spec_file: str | Path | None = None,
+                 mem_limit: str | int | None = "4g", cpus: float | None = None, pids_limit: int | None = 1024,
+                 run_id: str | None = None, build_if_missing: bool = True, use_published: bool = True,
+                 pull: bool = True, network: bool = False, pool_size: int = 0, client: Any = None,
+                 **unknown: Any) -> None:
+        if unknown:
+            raise SwegymError(f"docker runtime: unknown option(s) {', '.join(sorted(unknown))}")
+        self.base_url = base_url
+        self.client = client or make_client(base_url, tls_verify=tls_verify, tls_ca_cert=tls_ca_cert,
+                                            tls_client_cert=tls_client_cert, tls_client_key=tls_client_key)
+        self.mem_limit = parse_memory(mem_limit)
+        self.cpus = cpus if cpus is not None else float(os.cpu_count() or 1)
+        self.pids_limit = pids_limit
+        self.run_id = run_id or f"run-{uuid.uuid4().hex[:12]}"
+        self.build_if_missing = build_if_missing
+        self.use_published = use_published
+        self.network = network
+        self.builder = ImageBuilder(self.client, base_image=base_image, prefix=image_prefix,
+                                    image_namespace=image_namespace, repo_sources=repo_sources,
+                                    env_spec_file=env_spec_file, pull=pull)
+        self._images: dict[str, str] = {}
+        # Warm pool: started, never-used containers per (image, network, run id), so that the next
+        # open() of the same image (best-of-k rollouts, retries) skips the ~0.5 s container start.
+        self.pool_size = max(int(pool_size), 0)
+        self._closed = False
+        hygiene.install()
+        self._pool: dict[tuple[str, bool, str], list[Any]] = {}
+        self._pool_lock = threading.Lock()
+        self._refilling: dict[tuple[str, bool, str], threading.Thread] = {}
+
+    # -- images -------------------------------------------------------------------------------
+    def ensure_image(self, task: Task) -> str:
+        cached = self._images.get(task.instance_id)
+        if cached:
+            return cached
+        image = self.builder.ensure(task, build_if_missing=self.build_if_missing, use_published=self.use_published)
+        self._images[task.instance_id] = image
+        return image
+
+    def cleanup(self, run_id: str) -> int:
+        """Remove the containers of ``run_id`` whose owner process died (kill -9); return how many."""
+        rows = hygiene.cleanup(self.client, run_id=run_id, dead_only=True)
+        return sum(1 for r in rows if r["action"] == "remove")
+
+    def spec_for(self, task: Task) -> Any:
+        """The :class:`swegym.specs.EnvSpec` this runtime builds ``task`` with (test_cmd, eval_commands…)."""
+        return self.builder.spec_for(task)
+
+    # -- sandboxes ----------------------------------------------------------------------------
+    def open(self, task: Task, *, network: bool | None = None, run_id: str | None = None,
+             image: str | None = None) -> "Any":
+        """Start a container for ``task`` and its shell; the repository is at base_commit in /testbed."""
+        import docker
+
+        from .sandbox import DockerSandbox
+
+        image = image or self.ensure_image(task)
+        run_id = run_id or self.run_id
+        labels = {**hygiene.owner_labels(run_id), hygiene.LABEL_KIND: "sandbox",
+                  hygiene.LABEL_INSTANCE: task.instance_id}
+        net = self.network if network is None else network
+        key = (image, net, run_id)
+        container, session = self._take_pooled(key)
+        try:
+            if container is None:
+                container = self._start_container(image, net, labels)
+            sandbox = DockerSandbox(self, container, task, image, run_id, session=session)
+        except docker.errors.ImageNotFound as exc:
+            if container is not None:
+                self._remove_container(container.id)
+            raise InfrastructureError(f"image {image} not found for {task.instance_id}", cause=str(exc)) from exc
+        except docker.errors.APIError as exc:
+            if container is not None:
+                self._remove_container(container.id)
+            raise InfrastructureError(f"could not start a sandbox for {task.instance_id}", cause=str(exc)) from exc
+        except BaseException:
+            if container is not None:
+                self._remove_container(container.id)
+            raise
+        if self.pool_size:
+            self._refill(key, labels)
+        return sandbox
+
+    def _start_container(self, image: str, net: bool, labels: dict[str, str]) -> Any:
+        kwargs: dict[str, Any] = dict(
+            command=["sleep", "infinity"], init=True, detach=True, labels=labels, working_dir="/testbed",
+            network_mode="bridge" if net else "none", pids_limit=self.pids_limit,
+            nano_cpus=int(self.cpus * 1e9) if self.cpus else None, stdin_open=False, tty=False,
+        )
+        if self.mem_limit:
+            kwargs["mem_limit"] = self.mem_limit
+            kwargs["memswap_limit"] = self.mem_limit  # no swap: the limit is the limit
+        container = self.client.containers.create(image, **kwargs)
+        hygiene.track(container.id, lambda cid=container.id: self._remove_container(cid))
+        try:
+            container.start()
+        except BaseException:
+            self._remove_container(container.id)
+            raise
+        return container
+
+    def _take_pooled(self, key: tuple[str, bool, str]) -> tuple[Any, Any]:
+        with self._pool_lock:
+            ready = self._pool.get(key) or []
+            return ready.pop() if ready else (None, None)
+
+    def prewarm(self, task: Task, *, network: bool | None = None, run_id: str | None = None) -> None:
+        """Start a container (and its shells) for ``task`` in the background; the next open() takes it.
+
+        An orchestrator calls this for the next task while the current episode runs.
+        """
+        image = self.ensure_image(task)
+        run_id = run_id or self.run_id
+        net = self.network if network is None else network
+        labels = {**hygiene.owner_labels(run_id), hygiene.LABEL_KIND: "sandbox",
+                  hygiene.LABEL_INSTANCE: task.instance_id}
+        self._refill((image, net, run_id), labels, target=max(self.pool_size, 1))
+
+    def _refill(self, key: tuple[str, bool, str], labels: dict[str, str], target: int | None = None) -> None:
+        from .sandbox import new_session
+
+        want = self.pool_size if target is None else target
+
+        with self._pool_lock:
+            running = self._refilling.get(key)
+            if running is not None and running.is_alive():
+                return
+
+            def work() -> None:
+                while True:
+                    with self._pool_lock:
+                        if len(self._pool.get(key) or []) >= want or self._closed:
+                            return
+                    container = None
+                    try:
+                        container = self._start_container(key[0], key[1], labels)
+                        session = new_session(self.client.api, container.id)
+                    except Exception:
+                        if container is not None:
+                            self._remove_container(container.id)
+                        return  # the next open() starts its own container and reports any error
+                    with self._pool_lock:
+                        if not self._closed:
+                            self._pool.setdefault(key, []).append((container, session))
+                            continue
+                    session.close()
+                    self._remove_container(container.id)
+                    return
+
+            thread = threading.Thread(target=work, name="swegym-docker-pool", daemon=True)
+            self._refilling[key] = thread
+            thread.start()
+
+    def wait_pool(self, timeout: float = 60.0) -> None:
+        """Block until background pool refills have finished (benchmarks, tests)."""
+        deadline = time.monotonic() + timeout
+        for thread in list(self._refilling.values()):
+            thread.join(max(deadline - time.monotonic(), 0))
+
+    def _remove_container(self, container_id: str) -> None:
+        hygiene.untrack(container_id)
+        try:
+            self.client.api.remove_container(container_id, force=True)
+        except Exception:
+            pass  # already gone; `swegym cleanup` catches anything left over
+
+    def close(self) -> None:
+        """Remove pooled containers and release the client (open sandboxes stay usable until closed)."""
+        with self._pool_lock:
+            self._closed = True
+            pooled = [entry for items in self._pool.values() for entry in items]
+            self._pool.clear()
+        for container, session in pooled:
+            session.close()
+            self._remove_container(container.id)

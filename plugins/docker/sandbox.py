@@ -1,0 +1,158 @@
+"""DockerSandbox: one container per task, one persistent shell, repo at base_commit in /testbed."""
+from __future__ import annotations
+
+import io
+import posixpath
+import re
+import tarfile
+import time
+from typing import Any
+
+from swegym.errors import InfrastructureError
+from swegym.interfaces import DEFAULT_OUTPUT_LIMIT, Sandbox
+from swegym.types import CommandResult, Task
+
+from .session import Session, ansi_c_quote
+
+# SWE-bench images keep the test environment in a conda env that login shells activate.
+SHELL_INIT = (
+    "if [ -f /opt/miniconda3/bin/activate ]; then . /opt/miniconda3/bin/activate testbed 2>/dev/null; fi; "
+    "cd /testbed 2>/dev/null || true"
+)
+SHELL_ENV = {"PAGER": "cat", "GIT_PAGER": "cat", "MANPAGER": "cat", "TERM": "dumb", "PIP_PROGRESS_BAR": "off",
+             "PYTHONUNBUFFERED": "1"}
+
+
+def strip_binary(diff: str) -> str:
+    """Drop the per-file sections of a git diff that are binary (they cannot be applied as text)."""
+    if "Binary files " not in diff and "GIT binary patch" not in diff:
+        return diff
+    sections = re.split(r"(?m)^(?=diff --git )", diff)
+    binary = re.compile(r"(?m)^(Binary files .* differ|GIT binary patch)$")
+    return "".join(s for s in sections if not binary.search(s))
+
+
+def new_session(api: Any, container_id: str) -> Session:
+    """The sandbox's two shells, started in /testbed with the sandbox environment."""
+    return Session(api, container_id, env=SHELL_ENV, workdir="/testbed", init=SHELL_INIT)
+
+
+class DockerSandbox(Sandbox):
+    """A live container for one task. Use as a context manager; ``close()`` removes the container."""
+
+    repo_dir = "/testbed"
+
+    def __init__(self, runtime: Any, container: Any, task: Task, image: str, run_id: str,
+                 session: Session | None = None) -> None:
+        self.runtime = runtime
+        self.container = container
+        self.task = task
+        self.image = image
+        self.run_id = run_id
+        self.api = runtime.client.api
+        self._closed = False
+        self.session = session or new_session(self.api, container.id)
+        self.session.is_alive = self._alive
+
+    # -- liveness -----------------------------------------------------------------------------
+    def _alive(self) -> tuple[bool, str]:
+        try:
+            state = self.api.inspect_container(self.container.id)["State"]
+        except Exception as exc:
+            return False, f"container {self.container.id[:12]} is gone: {exc}"
+        if state.get("Running"):
+            return True, ""
+        return False, (f"container {self.container.id[:12]} stopped: status={state.get('Status')} "
+                       f"exit={state.get('ExitCode')} oom_killed={state.get('OOMKilled')} {state.get('Error') or ''}")
+
+    def _check(self) -> None:
+        if self._closed:
+            raise InfrastructureError("sandbox already closed", cause="use after close()")
+
+    # -- Sandbox API ----------------------------------------------------------------------------
+    def run(self, command: str, timeout: float = 120.0, output_limit: int = DEFAULT_OUTPUT_LIMIT) -> CommandResult:
+        self._check()
+        start = time.monotonic()
+        code, output, timed_out, truncated = self.session.run(command, timeout, output_limit)
+        return CommandResult(exit_code=code, output=output, timed_out=timed_out, truncated=truncated,
+                             duration_s=time.monotonic() - start)
+
+    def _abs(self, path: str) -> str:
+        return path if path.startswith("/") else posixpath.join(self.repo_dir, path)
+
+    def read_file(self, path: str) -> str:
+        self._check()
+        import docker
+
+        path = self._abs(path)
+        try:
+            stream, _stat = self.api.get_archive(self.container.id, path)
+        except docker.errors.NotFound:
+            raise FileNotFoundError(f"{path} does not exist in the sandbox") from None
+        except docker.errors.APIError as exc:
+            raise InfrastructureError(f"could not read {path} from the sandbox", cause=str(exc)) from exc
+        data = b"".join(stream)
+        with tarfile.open(fileobj=io.BytesIO(data)) as tar:
+            member = tar.next()
+            if member is None or member.isdir():
+                raise IsADirectoryError(f"{path} is a directory")
+            while member is not None and member.issym():
+                target = posixpath.normpath(posixpath.join(posixpath.dirname(path), member.linkname))
+                return self.read_file(target)
+            fh = tar.extractfile(member)
+            content = fh.read() if fh else b""
+        return content.decode("utf-8", "replace")
+
+    def write_file(self, path: str, content: str) -> None:
+        self._check()
+        path = self._abs(path)
+        data = content.encode("utf-8", "surrogateescape")
+        # keep an existing file's mode (an executable script stays executable)
+        code, out = self.session.side(f"if [ -f {ansi_c_quote(path)} ]; then stat -c %a {ansi_c_quote(path)}; fi; "
+                                      f"mkdir -p {ansi_c_quote(posixpath.dirname(path) or '/')}")
+        mode = int(out.strip(), 8) if code == 0 and out.strip().isdigit() else 0o644
+        buf = io.BytesIO()
+        with tarfile.open(fileobj=buf, mode="w") as tar:
+            info = tarfile.TarInfo(posixpath.basename(path))
+            info.size = len(data)
+            info.mode = mode
+            info.mtime = int(time.time())
+            tar.addfile(info, io.BytesIO(data))
+        try:
+            ok = self.api.put_archive(self.container.id, posixpath.dirname(path) or "/", buf.getvalue())
+        except Exception as exc:
+            raise InfrastructureError(f"could not write {path} into the sandbox", cause=str(exc)) from exc
+        if not ok:
+            raise InfrastructureError(f"could not write {path} into the sandbox", cause="put_archive returned false")
+
+    def diff(self, repo_dir: str | None = None) -> str:
+        self._check()
+        repo = ansi_c_quote(repo_dir or self.repo_dir)
+        base = self.task.base_commit
+        # A private index: the agent's staging area is left alone; `add -A` makes new files show up.
+        script = (f"cd {repo} && idx=$(mktemp) && trap 'rm -f \"$idx\"' EXIT && "
+                  f"{{ cp .git/index \"$idx\" 2>/dev/null || true; }} && "
+                  f"GIT_INDEX_FILE=\"$idx\" git add -A >/dev/null 2>&1 && "
+                  f"GIT_INDEX_FILE=\"$idx\" git -c core.quotepath=false diff --cached --no-color --no-ext-diff "
+                  f"--no-renames {base}")
+        code, out = self.session.side(script, timeout=300)
+        if code != 0:
+            raise InfrastructureError(f"git diff failed in the sandbox (exit {code})", cause=out[-1000:])
+        return strip_binary(out)
+
+    def reset(self) -> None:
+        self._check()
+        repo = ansi_c_quote(self.repo_dir)
+        script = f"cd {repo} && git reset -q --hard {self.task.base_commit} && git clean -fdq"
+        code, out = self.session.side(script, timeout=300)
+        if code != 0:
+            raise InfrastructureError(f"reset to {self.task.base_commit[:10]} failed (exit {code})", cause=out[-1000:])
+
+    def close(self) -> None:
+        if self._closed:
+            return
+        self._closed = True
+        try:
+            self.session.close()
+        finally:
+            self.runtime._remove_container(self.container.id)

@@ -1,0 +1,420 @@
+"""A persistent bash inside a container, driven over one attached ``docker exec`` stream.
+
+Why not one ``docker exec`` per command: each exec costs ~70 ms of daemon round trips, and a
+fresh process loses ``cd`` and ``export``. Here one bash reads commands from its stdin for the
+whole session; a command round trip is a write and a read on an open socket (~1 ms).
+
+Wire protocol (host → bash), one line per command, nothing for bash to mis-parse::
+
+    read -r __swegym_up _ </proc/uptime; printf %s "$__swegym_up" >FILE; eval $'<command>' </dev/null; \
+    printf '\\036%s%s:%s:%s\\037' A B "$?" "$PWD"
+
+The command travels as an ANSI-C quoted string, so quotes, newlines or an unfinished heredoc in
+it cannot desynchronise the shell; it reads ``/dev/null`` so it cannot swallow the next command.
+The end marker carries the exit code and cwd, and its token is split in two so that ``set -x``
+echoing the printf line never looks like a marker.
+
+Timeouts: the shell writes the container's uptime (the command start) to /dev/shm before each
+command. On timeout a second, already-running *control* bash (no fork needed, so it works even
+when a fork bomb has used up the pids limit) stops and kills every process that started after
+that moment, except the two shells — the command's whole process tree, background jobs and
+``setsid`` escapees included — then the main shell prints its marker and stays usable. A command
+that never returns control (a builtin ``while :; do :; done``) gets its shell replaced, keeping cwd.
+"""
+from __future__ import annotations
+
+import re
+import secrets
+import select
+import socket
+import struct
+import threading
+import time
+from dataclasses import dataclass
+from typing import Any, Callable
+
+from swegym.errors import InfrastructureError
+
+START_FILE = "/dev/shm/.swegym_cmd_start"  # tmpfs, out of the way of `rm -rf /tmp/*`
+TRUNCATION_MARKER = "\n\n[... {omitted} characters of output omitted ...]\n\n"
+TIMEOUT_EXIT_CODE = 124  # what coreutils `timeout` returns; CommandResult.timed_out is the real signal
+
+# Runs in the control shell; uses builtins only (read, kill, globbing) so it never forks.
+KILL_FUNCTION = r"""
+__swegym_kill() {
+  local start=$1; shift
+  local -A keep=([1]=1 [$$]=1)
+  local p line rest round n
+  local -a f victims
+  for p in "$@"; do keep[$p]=1; done
+  # never older than the agent's shell ($1 after shift): the container's own processes stay
+  if { read -r line </proc/$1/stat; } 2>/dev/null; then
+    rest=${line##*) }; f=($rest)
+    (( f[19] > start )) && start=${f[19]}
+  fi
+  for round in {1..200}; do
+    victims=()
+    for p in /proc/[0-9]*; do
+      p=${p#/proc/}
+      [[ -n ${keep[$p]} ]] && continue
+      { read -r line </proc/$p/stat; } 2>/dev/null || continue
+      rest=${line##*) }
+      f=($rest)
+      [[ ${f[0]} == Z || ${f[0]} == X ]] && continue
+      (( f[19] >= start )) && victims+=("$p")
+    done
+    (( ${#victims[@]} )) || break
+    kill -STOP "${victims[@]}" 2>/dev/null
+    kill -KILL "${victims[@]}" 2>/dev/null
+  done
+  return 0
+}
+"""
+
+
+def ansi_c_quote(text: str) -> str:
+    """Quote ``text`` as a bash ``$'...'`` word: one line, every byte preserved."""
+    out = ["$'"]
+    for byte in text.encode("utf-8", "surrogateescape"):
+        ch = chr(byte)
+        if ch == "'" or ch == "\\":
+            out.append("\\" + ch)
+        elif 0x20 <= byte < 0x7F:
+            out.append(ch)
+        else:
+            out.append(f"\\x{byte:02x}")
+    out.append("'")
+    return "".join(out)
+
+
+class OutputClipper:
+    """Keeps the first and last ``limit/2`` bytes of a stream plus a count: memory stays bounded."""
+
+    def __init__(self, limit: int, reserve: int = 4096) -> None:
+        self.limit = max(int(limit), 0)
+        self.head_cap = self.limit // 2
+        self.tail_cap = self.limit - self.head_cap
+        self.reserve = reserve  # room for an end marker that sits at the very end
+        self.head = bytearray()
+        self.tail = bytearray()
+        self.total = 0
+
+    def feed(self, data: bytes) -> None:
+        self.total += len(data)
+        if len(self.head) < self.head_cap:
+            take = self.head_cap - len(self.head)
+            self.head += data[:take]
+            data = data[take:]
+        if data:
+            self.tail += data
+            keep = self.tail_cap + self.reserve
+            if len(self.tail) > 2 * keep:
+                del self.tail[: len(self.tail) - keep]
+
+    def window(self) -> bytes:
+        """The last ``2 * reserve`` bytes seen (head and tail joined): where the end marker is searched."""
+        want = self.reserve * 2
+        if len(self.tail) >= want:
+            return bytes(self.tail[-want:])
+        return bytes(self.head[len(self.head) - min(len(self.head), want - len(self.tail)):]) + bytes(self.tail)
+
+    def result(self, cut_end: int = 0) -> tuple[str, bool]:
+        """Decoded output with the last ``cut_end`` bytes (the marker) removed, and a truncated flag."""
+        head, tail = bytes(self.head), bytes(self.tail)
+        if cut_end:
+            if len(tail) >= cut_end:
+                tail = tail[: len(tail) - cut_end]
+            else:
+                head = head[: len(head) - (cut_end - len(tail))]
+                tail = b""
+        body_total = self.total - cut_end
+        kept_tail = tail[-self.tail_cap:] if self.tail_cap else b""
+        if body_total <= self.limit or len(head) + len(tail) <= self.limit:
+            return (head + tail).decode("utf-8", "replace"), False
+        omitted = body_total - len(head) - len(kept_tail)
+        text = head.decode("utf-8", "replace") + TRUNCATION_MARKER.format(omitted=omitted) + kept_tail.decode(
+            "utf-8", "replace")
+        return text, True
+
+
+@dataclass
+class Reply:
+    exit_code: int
+    output: str
+    truncated: bool
+    cwd: str
+    done: bool  # False when the deadline passed before the marker arrived
+
+
+class ShellStream:
+    """One bash process over an attached exec socket: send a line, read frames until a marker."""
+
+    def __init__(self, api: Any, container_id: str, *, env: dict[str, str] | None = None, workdir: str | None = None,
+                 init: str = "") -> None:
+        self.api = api
+        self.container_id = container_id
+        self.token_a = secrets.token_hex(6)
+        self.token_b = secrets.token_hex(6)
+        self.marker_re = re.compile(
+            rb"\x1e" + self.token_a.encode() + self.token_b.encode() + rb":(-?\d+):([^\x1f]*)\x1f")
+        try:
+            self.exec_id = api.exec_create(
+                container_id, ["/bin/bash", "--noprofile", "--norc"], stdin=True, stdout=True, stderr=True, tty=False,
+                environment=env or {}, workdir=workdir,
+            )["Id"]
+            raw = api.exec_start(self.exec_id, socket=True, tty=False)
+        except Exception as exc:  # docker.errors.APIError, requests errors
+            raise InfrastructureError(f"could not start a shell in container {container_id[:12]}", cause=str(exc)) from exc
+        self._raw = raw
+        self.sock = getattr(raw, "_sock", raw)
+        self._buf = bytearray()  # undecoded frame bytes
+        self.lock = threading.RLock()
+        self.closed = False
+        self.pid = 0
+        reply = self.call("exec 2>&1; set +o history 2>/dev/null; " + init + "\nprintf %s $$", timeout=30)
+        if not reply.done:
+            raise InfrastructureError("the sandbox shell did not answer within 30 s",
+                                      cause=f"container {container_id[:12]} shell startup timeout")
+        try:
+            self.pid = int(reply.output.strip().splitlines()[-1])
+        except (ValueError, IndexError):
+            raise InfrastructureError("the sandbox shell did not start cleanly", cause=reply.output[-500:]) from None
+
+    # -- low level ---------------------------------------------------------------------------
+    def send(self, line: str) -> None:
+        data = line.encode("utf-8", "surrogateescape")
+        if not data.endswith(b"\n"):
+            data += b"\n"
+        try:
+            self.sock.sendall(data)
+        except OSError as exc:
+            self.closed = True
+            raise ShellGone(str(exc)) from exc
+
+    def _recv(self, timeout: float | None) -> bytes | None:
+        """One chunk from the socket; None on timeout, b'' on EOF."""
+        if timeout is not None and timeout <= 0:
+            timeout = 0
+        try:
+            ready, _, _ = select.select([self.sock], [], [], timeout)
+        except (ValueError, OSError):
+            return b""
+        if not ready:
+            return None
+        try:
+            chunk = self.sock.recv(1 << 20)
+        except (BlockingIOError, InterruptedError, socket.timeout):
+            return None
+        except OSError:
+            return b""
+        return chunk
+
+    def _payloads(self, chunk: bytes) -> list[bytes]:
+        """Strip the 8-byte multiplexing headers of a non-TTY exec stream."""
+        self._buf += chunk
+        out: list[bytes] = []
+        buf = self._buf
+        pos = 0
+        n = len(buf)
+        while n - pos >= 8:
+            size = struct.unpack_from(">I", buf, pos + 4)[0]
+            if n - pos - 8 < size:
+                break
+            out.append(bytes(buf[pos + 8: pos + 8 + size]))
+            pos += 8 + size
+        if pos:
+            del buf[:pos]
+        return out
+
+    def marker_cmd(self) -> str:
+        return f"printf '\\036%s%s:%s:%s\\037' {self.token_a} {self.token_b} \"$?\" \"$PWD\""
+
+    def call(self, body: str, timeout: float | None = None, output_limit: int = 1 << 62,
+             on_deadline: Callable[[], float | None] | None = None) -> Reply:
+        """Send ``body`` (raw shell text ending before the marker printf) and read the reply.
+
+        One caller at a time: a second thread waits rather than interleaving on the stream.
+        """
+        with self.lock:
+            self.send(f"{body}\n{self.marker_cmd()}\n")
+            return self.read_reply(timeout, output_limit, on_deadline)
+
+    def read_reply(self, timeout: float | None, output_limit: int,
+                   on_deadline: Callable[[], float | None] | None = None) -> Reply:
+        clip = OutputClipper(output_limit)
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while True:
+            remaining = None if deadline is None else deadline - time.monotonic()
+            if remaining is not None and remaining <= 0:
+                if on_deadline is not None:
+                    extra = on_deadline()
+                    on_deadline = None
+                    if extra is not None:
+                        deadline = time.monotonic() + extra
+                        continue
+                text, truncated = clip.result()
+                return Reply(-1, text, truncated, "", False)
+            chunk = self._recv(remaining)
+            if chunk is None:
+                continue
+            if chunk == b"":
+                self.closed = True
+                text, truncated = clip.result()
+                raise ShellGone("shell stream closed", partial=text)
+            for payload in self._payloads(chunk):
+                clip.feed(payload)
+            window = clip.window()
+            if b"\x1f" in window:
+                match = None
+                for match in self.marker_re.finditer(window):
+                    pass
+                if match is not None:  # bytes after the marker are late background output: dropped
+                    text, truncated = clip.result(cut_end=len(window) - match.start())
+                    return Reply(int(match.group(1)), text, truncated, match.group(2).decode("utf-8", "replace"), True)
+
+    def exit_code(self) -> int | None:
+        """The shell's exit code once it has ended (None if unknown)."""
+        for _ in range(20):
+            try:
+                info = self.api.exec_inspect(self.exec_id)
+            except Exception:
+                return None
+            if not info.get("Running"):
+                return info.get("ExitCode")
+            time.sleep(0.05)
+        return None
+
+    def close(self) -> None:
+        if self.closed:
+            return
+        self.closed = True
+        for obj in (self.sock, self._raw):
+            try:
+                obj.close()
+            except Exception:
+                pass
+
+
+class ShellGone(Exception):
+    """The shell's stream ended (the shell exited or was killed)."""
+
+    def __init__(self, message: str, partial: str = "") -> None:
+        super().__init__(message)
+        self.partial = partial
+
+
+class Session:
+    """The sandbox's persistent shell plus a control shell that enforces timeouts."""
+
+    def __init__(self, api: Any, container_id: str, *, env: dict[str, str] | None = None, workdir: str = "/testbed",
+                 init: str = "", is_alive: Callable[[], tuple[bool, str]] | None = None) -> None:
+        self.api = api
+        self.container_id = container_id
+        self.env = dict(env or {})
+        self.workdir = workdir
+        self.init = init
+        self.cwd = workdir
+        self.is_alive = is_alive or (lambda: (True, ""))
+        # start both shells at once: each is a couple of daemon round trips
+        box: dict[str, Any] = {}
+
+        def start_control() -> None:
+            try:
+                box["control"] = ShellStream(api, container_id, env=self.env, workdir="/", init=KILL_FUNCTION)
+            except BaseException as exc:  # re-raised below in the caller's thread
+                box["error"] = exc
+
+        helper = threading.Thread(target=start_control, daemon=True)
+        helper.start()
+        try:
+            self.shell = self._new_shell(workdir)
+        finally:
+            helper.join()
+        if "error" in box:
+            self.shell.close()
+            raise box["error"]
+        self.control = box["control"]
+
+    def _new_shell(self, cwd: str) -> ShellStream:
+        init = f"{self.init}\ncd {ansi_c_quote(cwd)} 2>/dev/null || true"
+        return ShellStream(self.api, self.container_id, env=self.env, workdir=cwd, init=init)
+
+    # -- the one public operation --------------------------------------------------------------
+    def run(self, command: str, timeout: float, output_limit: int) -> tuple[int, str, bool, bool]:
+        """Run ``command``; return (exit code, output, timed_out, truncated)."""
+        body = (f"read -r __swegym_up _ </proc/uptime; printf %s \"$__swegym_up\" 2>/dev/null >{START_FILE}; "
+                f"eval {ansi_c_quote(command)} </dev/null")
+        killed: list[bool] = []
+
+        def on_deadline() -> float:
+            self._kill_command()
+            killed.append(True)
+            return 3.0  # grace for the marker once the command's processes are gone
+
+        timeout = 10 ** 9 if timeout is None else max(float(timeout), 0.0)
+        try:
+            reply = self.shell.call(body, timeout=timeout, output_limit=output_limit,
+                                    on_deadline=on_deadline)
+        except ShellGone as gone:
+            return self._after_shell_death(gone, bool(killed))
+        if reply.done:
+            self.cwd = reply.cwd or self.cwd
+            if killed:
+                return TIMEOUT_EXIT_CODE, reply.output, True, reply.truncated
+            return reply.exit_code, reply.output, False, reply.truncated
+        # Still no marker after the kill: the shell itself is stuck (a builtin loop). Replace it.
+        self._replace_shell()
+        note = "\n[the command timed out and kept the shell busy; a new shell was started in the same directory]"
+        return TIMEOUT_EXIT_CODE, reply.output + note, True, reply.truncated
+
+    def side(self, script: str, timeout: float = 120.0) -> tuple[int, str]:
+        """Run ``script`` in the control shell (its own cwd/env; the agent cannot disturb it)."""
+        try:
+            reply = self.control.call("( " + script + "\n) </dev/null", timeout=timeout)
+        except ShellGone as gone:
+            alive, why = self.is_alive()
+            raise InfrastructureError("the sandbox control shell died", cause=why or str(gone)) from None
+        if not reply.done:
+            raise InfrastructureError(f"sandbox housekeeping command timed out after {timeout:.0f}s",
+                                      cause=script[:200])
+        return reply.exit_code, reply.output
+
+    # -- internals ---------------------------------------------------------------------------
+    def _kill_command(self) -> None:
+        try:
+            reply = self.control.call(
+                f"read -r __s <{START_FILE} 2>/dev/null; __s=${{__s/./}}; __swegym_kill \"${{__s:-0}}\" {self.shell.pid}",
+                timeout=20)
+        except ShellGone:
+            reply = None
+        if reply is None or not reply.done:
+            alive, why = self.is_alive()
+            if not alive:
+                raise InfrastructureError("the sandbox container died during a command", cause=why)
+            raise InfrastructureError("could not stop a timed-out command", cause="control shell unresponsive")
+
+    def _replace_shell(self) -> None:
+        try:
+            self.control.call(f"kill -KILL {self.shell.pid} 2>/dev/null; true", timeout=10)
+        except ShellGone:
+            pass
+        self.shell.close()
+        self.shell = self._new_shell(self.cwd)
+
+    def _after_shell_death(self, gone: ShellGone, killed: bool) -> tuple[int, str, bool, bool]:
+        code = self.shell.exit_code()
+        alive, why = self.is_alive()
+        if not alive:
+            raise InfrastructureError("the sandbox container died", cause=why)
+        self.shell.close()
+        self.shell = self._new_shell(self.cwd)
+        if code is not None and code >= 128 and not killed:
+            raise InfrastructureError(
+                f"the sandbox shell was killed by signal {code - 128} (out of memory?); a new shell was started",
+                cause=f"shell exit code {code}")
+        note = f"\n[the shell exited with code {code}; a new shell was started in {self.cwd}]"
+        return (code if code is not None else -1), gone.partial + note, killed, False
+
+    def close(self) -> None:
+        self.shell.close()
+        self.control.close()
