@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -120,8 +121,12 @@ def test_infrastructure_failure_is_error_not_agent_failure(tmp_path, gold_file):
     assert row["status"] == "error" and "127.0.0.1:9" in row["evaluation"]["error"]
 
 
+_DURATION = re.compile(r"\d+(\.\d+)?s\b")
+
+
 def _comparable(row: dict) -> dict:
-    row = json.loads(json.dumps(row))
+    """A row without what legitimately differs between two runs: ids, timings, durations in logs."""
+    row = json.loads(_DURATION.sub("<t>", json.dumps(row)))
     row.pop("run_id", None)
     for key in VOLATILE:
         row["metadata"].pop(key, None)
