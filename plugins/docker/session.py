@@ -295,8 +295,12 @@ class ShellStream:
                 pass
 
 
-class ShellGone(Exception):
-    """The shell's stream ended (the shell exited or was killed)."""
+class ShellGone(InfrastructureError):
+    """The shell's stream ended (the shell exited or was killed).
+
+    Handled inside the session; should one escape (the container vanished while a new shell was
+    being started), it is what it looks like: an infrastructure failure.
+    """
 
     def __init__(self, message: str, partial: str = "") -> None:
         super().__init__(message)
@@ -407,7 +411,10 @@ class Session:
         if not alive:
             raise InfrastructureError("the sandbox container died", cause=why)
         self.shell.close()
-        self.shell = self._new_shell(self.cwd)
+        try:
+            self.shell = self._new_shell(self.cwd)
+        except ShellGone as again:
+            raise InfrastructureError("the sandbox container died", cause=str(again)) from None
         if code is not None and code >= 128 and not killed:
             raise InfrastructureError(
                 f"the sandbox shell was killed by signal {code - 128} (out of memory?); a new shell was started",
