@@ -1,4 +1,5 @@
-"""The orm verifier with a real (tiny) transformers model: label positions, batching, training to AUC > 0.9."""
+"""The orm verifier with a real (tiny) transformers model: label positions, batching, and a verifier
+trained through the torchtune-lora trainer plugin reaching AUC > 0.9."""
 from __future__ import annotations
 
 import random
@@ -16,8 +17,6 @@ tiny_llama = tiny_model_fixture("llama")
 
 GOOD = ["All 14 tests passed. zebra", "OK: suite green, zebra", "zebra: every check passed"]
 BAD = ["FAILED test_foo - AssertionError walrus", "walrus: 3 tests failed", "Traceback ... walrus Error"]
-# The verdict depends on the tail of the log; cutting prompts to it keeps CPU training fast.
-MAX_LENGTH = 96
 TASKS = ["Fix the off-by-one in range_sum", "Handle empty input in parse_csv", "Make merge stable",
          "Support unicode in slugify", "Fix timezone handling in parse_date", "Avoid crash on None in render"]
 
@@ -40,45 +39,6 @@ def synthetic(n: int, seed: int) -> list[Trajectory]:
                               scaffold="openhands", model="tiny", metadata={"sample_index": 0},
                               evaluation={"status": "resolved" if resolved else "unresolved"}))
     return out
-
-
-def train_minimal(model_dir, trajectories, steps: int = 30, lr: float = 3e-3, batch: int = 8,
-                  max_length: int | None = MAX_LENGTH) -> None:
-    """A minimal CPU loop: cross-entropy on the label token at the answer position, then save.
-
-    Used because it trains exactly what the verifier scores; the torchtune trainer plugin trains
-    full conversations and is exercised by its own tests.
-    """
-    import torch
-    from transformers import AutoModelForCausalLM, AutoTokenizer
-
-    from swegym_orm.labels import conversation, prepare
-    from swegym_orm.local import pad_id
-
-    tok = AutoTokenizer.from_pretrained(model_dir)
-    model = AutoModelForCausalLM.from_pretrained(model_dir, dtype=torch.float32)
-    items = [prepare(tok, conversation(t, "openhands"), "openhands", max_length) for t in trajectories]
-    targets = [it.yes_id if t.resolved else it.no_id for it, t in zip(items, trajectories)]
-    opt = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=0.0)
-    rng = random.Random(0)
-    pad = pad_id(tok)
-    model.train()
-    for _ in range(steps):
-        idx = rng.sample(range(len(items)), batch)
-        width = max(len(items[i].input_ids) for i in idx)
-        ids = torch.full((batch, width), pad, dtype=torch.long)
-        mask = torch.zeros((batch, width), dtype=torch.long)
-        for row, i in enumerate(idx):
-            n = len(items[i].input_ids)
-            ids[row, width - n:] = torch.tensor(items[i].input_ids)
-            mask[row, width - n:] = 1
-        pos = (mask.cumsum(-1) - 1).clamp(min=0)
-        logits = model(input_ids=ids, attention_mask=mask, position_ids=pos, logits_to_keep=1).logits[:, -1, :]
-        loss = torch.nn.functional.cross_entropy(logits, torch.tensor([targets[i] for i in idx]))
-        opt.zero_grad()
-        loss.backward()
-        opt.step()
-    model.save_pretrained(model_dir)
 
 
 def test_label_position_is_where_the_answers_diverge(tiny_llama):
@@ -120,6 +80,26 @@ def test_batched_scores_equal_one_by_one(tiny_llama):
     assert batched == pytest.approx(single, abs=1e-5)
 
 
+def test_shared_prefixes_are_computed_once_and_change_no_score(tiny_llama, monkeypatch):
+    """k rollouts of two tasks (plus an exact duplicate): one cache for what all share, one per
+    task extending it; every score equals the one-by-one score."""
+    import swegym_orm.local as local
+
+    trajs = synthetic(6, 3)
+    for i, t in enumerate(trajs):
+        t.messages[1]["content"] = ("Fix the parser. " if i < 3 else "Make merge stable. ") + "details " * 300
+        t.messages[2]["content"] += " step" * i  # rollouts diverge after the issue
+    trajs.append(trajs[0])
+    calls = []
+    encode = local.encode_prefix
+    monkeypatch.setattr(local, "encode_prefix", lambda *a, **kw: calls.append(kw.get("start", 0)) or encode(*a, **kw))
+    v = swegym.create("verifier", "orm", model=str(tiny_llama), batch_size=8, progress=False)
+    batched = v.score(trajs)
+    assert calls[0] == 0 and len(calls) >= 3 and all(start > 0 for start in calls[1:])
+    assert batched == pytest.approx(v.score_one_by_one(trajs), abs=1e-4)
+    assert batched[0] == pytest.approx(batched[-1], abs=1e-6)
+
+
 def test_scores_real_swegym_rollouts(tiny_llama, shared_data):
     from swegym.export.inputs import read_trajectories
 
@@ -141,23 +121,83 @@ def one_thread():
     torch.set_num_threads(saved)
 
 
-def test_trained_tiny_verifier_separates_held_out_rollouts(tiny_llama, tmp_path, one_thread):
+#: Marker words: each rollout repeats one word of its class. Several words per class, so an
+#: untrained random model (which maps each word to an arbitrary score) cannot separate by chance.
+POSITIVE_WORDS = ["zebra", "lion"]
+NEGATIVE_WORDS = ["walrus", "otter"]
+
+
+def separable(n: int, seed: int) -> list[Trajectory]:
+    """Short rollouts whose tool output and final words carry the outcome (a class's marker word),
+    repeated so a 2-layer random model can pick it up in a few dozen LoRA steps."""
+    rng = random.Random(seed)
+    out = []
+    for i in range(n):
+        resolved = i % 2 == 0
+        word = rng.choice(POSITIVE_WORDS if resolved else NEGATIVE_WORDS)
+        obs = rng.choice(["Tests ran.", "pytest output:", "Result:"]) + " " + " ".join([word] * 12)
+        messages = [
+            {"role": "system", "content": "You are a helpful assistant."},
+            {"role": "user", "content": rng.choice(TASKS)},
+            {"role": "assistant", "content": rng.choice(["Let me run the tests.", "Running pytest now.", "Checking."])},
+            {"role": "tool", "name": "execute_bash", "content": obs},
+            {"role": "assistant", "content": f"I am done. {word} {word} {word}"},
+        ]
+        out.append(Trajectory(instance_id=f"demo__synth-{seed}-{i}", messages=messages, run_id="synthetic",
+                              scaffold="openhands", model="tiny", metadata={"sample_index": 0},
+                              evaluation={"status": "resolved" if resolved else "unresolved"}))
+    return out
+
+
+def pretrained_like(src, dst, scale: float = 10.0):
+    """Copy the tiny model with its embeddings scaled up.
+
+    Why: LoRA freezes the (tied) embeddings and norms. With a random init (std 0.02) they cap every
+    logit near ±1, so no adapter can express a verdict; a pretrained model's embeddings have a far
+    larger norm. Scaling them x10 stands in for pretraining.
+    """
     import shutil
 
-    model_dir = tmp_path / "verifier"
-    shutil.copytree(tiny_llama, model_dir)
-    train, held_out = synthetic(64, seed=1), synthetic(24, seed=2)
-    start = time.monotonic()
-    v0 = swegym.create("verifier", "orm", model=str(model_dir), batch_size=8, max_length=MAX_LENGTH, progress=False)
-    before = auc(v0.score(held_out), [bool(t.resolved) for t in held_out])
-    train_minimal(model_dir, train)
-    v = swegym.create("verifier", "orm", model=str(model_dir), batch_size=8, max_length=MAX_LENGTH, progress=False)
+    from safetensors.torch import load_file, save_file
+
+    shutil.copytree(src, dst)
+    weights = load_file(dst / "model.safetensors")
+    weights["model.embed_tokens.weight"] = weights["model.embed_tokens.weight"] * scale
+    save_file(weights, dst / "model.safetensors", metadata={"format": "pt"})
+    return dst
+
+
+#: A small, fast LoRA run: short prompts (~300 tokens, two per packed row), few steps, high lr.
+LORA_CONFIG = {"lr": 1e-2, "max_steps": 30, "epochs": 100, "max_seq_len": 640, "batch_size": 1,
+               "lr_scheduler": "constant", "lora_rank": 16, "lora_alpha": 128.0, "progress": False}
+
+
+def test_verifier_trained_by_the_lora_trainer_separates_held_out_rollouts(tiny_llama, tmp_path, one_thread):
+    """Issue 9's target, end to end: run dir -> export_orm -> torchtune-lora -> orm verifier -> AUC > 0.9."""
+    import json
+
+    from swegym.export.orm import export_orm
+
+    start = time.process_time()  # CPU seconds: stable when other jobs load the machine
+    base = pretrained_like(tiny_llama, tmp_path / "base")
+    run = tmp_path / "run"
+    run.mkdir()
+    (run / "trajectories.jsonl").write_text("".join(json.dumps(t.to_dict()) + "\n" for t in separable(64, seed=1)))
+    stats = export_orm(run, tmp_path / "orm.jsonl")
+    assert stats.written == 64
+    held_out = separable(24, seed=2)
+    labels = [bool(t.resolved) for t in held_out]
+
+    before = auc(swegym.create("verifier", "orm", model=str(base), progress=False).score(held_out), labels)
+    out = swegym.create("trainer", "torchtune-lora").train(base, tmp_path / "orm.jsonl", tmp_path / "out", LORA_CONFIG)
+    assert (out / "adapter" / "adapter_config.json").is_file()
+    v = swegym.create("verifier", "orm", model=str(out), batch_size=8, progress=False)
     scores = v.score(held_out)
-    after = auc(scores, [bool(t.resolved) for t in held_out])
-    elapsed = time.monotonic() - start
-    print(f"AUC before {before:.3f} after {after:.3f} in {elapsed:.1f}s")
+    after = auc(scores, labels)
+    cpu = time.process_time() - start
+    print(f"AUC before {before:.3f} after {after:.3f}; {cpu:.1f} CPU s")
     assert after > 0.9, (before, after)
-    assert elapsed < 90
+    assert cpu < 90
 
 
 def test_bad_configuration_is_a_clear_error(tmp_path):

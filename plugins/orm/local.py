@@ -1,26 +1,34 @@
-"""Scoring with a local transformers model: batched, right-padded forward passes on CPU or GPU.
+"""Scoring with a local transformers model: shared-prefix key/value caches and padded batches.
 
-Rows are right-padded (no padding mask needed under causal attention), so a padded row scores
-exactly as it would alone. Rows of a batch usually share a long prompt prefix (the verifier's system prompt and log header, and for k
-rollouts of one task the agent's system prompt and the issue): that prefix runs once per batch and
-its key/value cache serves every row.
+Verifier inputs come in groups that share a long prompt prefix: every rollout starts with the
+expert-judge system message and the agent's system prompt with its tool descriptions, and the k
+rollouts of one task also share the task instruction and issue (thousands of tokens) before they
+diverge. Rows are sorted, arranged into a prefix tree, and each prefix worth sharing is run once;
+its key/value cache then serves every row below it, whose remaining suffixes run in one
+right-padded batch against the cache (expanded over the batch). Right padding needs no padding
+mask: under causal attention a real token never sees the pads after it, so every row's logits
+equal those of an unpadded single-row pass.
 """
 from __future__ import annotations
 
-import copy
+import inspect
 import math
 import warnings
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any, Callable, Sequence
 
 from swegym import SwegymError
 
 from .labels import Prepared
 
-#: Shorter shared prefixes are not worth a cache copy per batch.
-MIN_SHARED_PREFIX = 16
+#: A prefix is run once and cached when that saves at least this many token computations
+#: ((rows sharing it - 1) x tokens). Below it the extra forward pass, the cache copy per batch and
+#: the smaller batches (rows split between caches) cost more than the saving.
+MIN_SAVED_TOKENS = 512
 #: A batch is split where a row is this much shorter than the longest row of its run (padding waste).
 PADDING_SLACK = 0.25
+#: Prefix-tree depth beyond which rows are scored against the deepest cache so far (no recursion).
+MAX_DEPTH = 64
 
 
 def load_model(path: str | Path, device: str = "cpu", gguf_file: str | None = None) -> tuple[Any, Any]:
@@ -54,42 +62,73 @@ def pad_id(tokenizer: Any) -> int:
     return 0  # pragma: no cover
 
 
-def common_prefix_length(items: Sequence[Prepared]) -> int:
-    """Tokens every row starts with (the verifier's system prompt and the log header)."""
-    first = items[0].input_ids
-    n = min(len(it.input_ids) for it in items)
+def lcp(a: Sequence[int], b: Sequence[int]) -> int:
+    """Length of the longest common prefix of two token lists."""
+    n = min(len(a), len(b))
     p = 0
-    while p < n and all(it.input_ids[p] == first[p] for it in items):
+    while p < n and a[p] == b[p]:
         p += 1
     return p
 
 
+def common_prefix_length(items: Sequence[Prepared]) -> int:
+    """Tokens every row starts with."""
+    first = items[0].input_ids
+    return min((lcp(first, it.input_ids) for it in items[1:]), default=len(first))
+
+
 def _cache_kwarg(model: Any) -> str:
     """transformers >= 5.2x calls the key/value cache argument ``cache``; older ones ``past_key_values``."""
-    import inspect
-
     return "cache" if "cache" in inspect.signature(model.forward).parameters else "past_key_values"
 
 
-def encode_prefix(model: Any, prefix: Sequence[int], device: str = "cpu") -> Any:
-    """Run the shared prefix once and keep its key/value cache for every batch that starts with it."""
-    import torch
+def _cache_tensors(cache: Any) -> list[tuple[Any, Any]]:
+    """(keys, values) per layer, whatever the cache class's storage (``layers`` in 5.x, lists in 4.x)."""
+    return [(layer[0], layer[1]) for layer in cache]
 
-    ids = torch.tensor([list(prefix)], dtype=torch.long, device=device)
-    with torch.inference_mode():
-        out = model(input_ids=ids, attention_mask=torch.ones_like(ids), use_cache=True, logits_to_keep=1)
+
+def _expanded_cache(tensors: list[tuple[Any, Any]], batch: int) -> Any:
+    """A fresh DynamicCache holding the prefix once per row; forward appends the suffixes to it."""
+    from transformers import DynamicCache
+
+    cache = DynamicCache()
+    for layer, (k, v) in enumerate(tensors):
+        cache.update(k.expand(batch, *k.shape[1:]), v.expand(batch, *v.shape[1:]), layer)
+    return cache
+
+
+def _out_cache(out: Any) -> Any:
     cache = getattr(out, "cache", None)
     return cache if cache is not None else out.past_key_values
+
+
+def encode_prefix(model: Any, ids: Sequence[int], device: str = "cpu", start: int = 0,
+                  base: list[tuple[Any, Any]] | None = None) -> list[tuple[Any, Any]]:
+    """Run ``ids`` (positions ``start``…) on top of the cached prefix ``base``; the extended cache's tensors.
+
+    The base tensors are never modified: a new cache holds a copy, so siblings can share ``base``.
+    """
+    import torch
+
+    x = torch.tensor([list(ids)], dtype=torch.long, device=device)
+    positions = torch.arange(start, start + len(ids), dtype=torch.long, device=device).unsqueeze(0)
+    kwargs: dict[str, Any] = {"input_ids": x, "position_ids": positions, "use_cache": True}
+    if base is not None:
+        kwargs[_cache_kwarg(model)] = _expanded_cache(base, 1)
+    with torch.inference_mode():
+        try:
+            out = model(**kwargs, logits_to_keep=1)
+        except TypeError:  # models without logits_to_keep
+            out = model(**kwargs)
+    return _cache_tensors(_out_cache(out))
 
 
 def score_batch(model: Any, items: Sequence[Prepared], pad: int, device: str = "cpu",
                 prefix: tuple[int, Any] | None = None) -> list[float]:
     """P(YES) for each prepared row, in one right-padded forward pass.
 
-    Right padding needs no padding mask: under causal attention a real token never sees the pads
-    that follow it, so attention keeps its fast causal path and every row's logits (read at its
-    own last real token) equal those of an unpadded pass. With ``prefix=(length, cache)`` the first
-    ``length`` tokens, shared by every row, come from the cache and only the rest is computed.
+    With ``prefix=(length, tensors)`` the first ``length`` tokens (shared by every row) come from
+    the cached keys/values and only the rest is computed.
     """
     import torch
 
@@ -105,9 +144,7 @@ def score_batch(model: Any, items: Sequence[Prepared], pad: int, device: str = "
     column = {p: j for j, p in enumerate(keep)}
     kwargs: dict[str, Any] = {"input_ids": ids.to(device), "position_ids": positions.to(device)}
     if prefix:
-        cache = prefix[1]  # used by this batch only: forward appends the suffix to it
-        cache.batch_repeat_interleave(len(items))
-        kwargs.update({_cache_kwarg(model): cache, "use_cache": True})
+        kwargs.update({_cache_kwarg(model): _expanded_cache(prefix[1], len(items)), "use_cache": True})
     else:
         kwargs["use_cache"] = False
     with torch.inference_mode():
@@ -125,24 +162,52 @@ def score_batch(model: Any, items: Sequence[Prepared], pad: int, device: str = "
     return out
 
 
-def similar_lengths(rows: Sequence[int], lengths: Sequence[int], slack: float = PADDING_SLACK) -> list[list[int]]:
-    """Split a batch into runs of similar length, so right padding wastes at most ``slack`` of a run."""
+def similar_lengths(rows: Sequence[int], lengths: Sequence[int], slack: float = PADDING_SLACK,
+                    limit: int | None = None) -> list[list[int]]:
+    """Split rows into runs of similar length (at most ``limit`` each), so right padding wastes at
+    most ``slack`` of a run."""
     pairs = sorted(zip(lengths, rows), reverse=True)
     groups: list[list[int]] = []
     top = 0
     for length, row in pairs:
-        if not groups or length < (1.0 - slack) * top:
+        if not groups or length < (1.0 - slack) * top or (limit is not None and len(groups[-1]) >= limit):
             groups.append([])
             top = length
         groups[-1].append(row)
     return groups
 
 
+class _PrefixTree:
+    """Rows sorted by tokens; ``adj[j]`` = common prefix of sorted rows j and j+1.
+
+    The common prefix of a sorted range is the minimum of its ``adj`` values, and splitting a range
+    where that minimum is reached gives its branches (a prefix tree without building one).
+    """
+
+    def __init__(self, items: Sequence[Prepared]):
+        self.items = items
+        self.order = sorted(range(len(items)), key=lambda i: items[i].input_ids)
+        ids = [items[i].input_ids for i in self.order]
+        self.adj = [lcp(a, b) for a, b in zip(ids, ids[1:])]
+
+    def shared(self, lo: int, hi: int) -> int:
+        """Tokens rows ``lo:hi`` share, leaving each row at least one token to compute."""
+        p = min(self.adj[lo:hi - 1])
+        return min(p, min(len(self.items[self.order[j]].input_ids) for j in range(lo, hi)) - 1)
+
+    def branches(self, lo: int, hi: int) -> list[tuple[int, int]]:
+        low = min(self.adj[lo:hi - 1])
+        cuts = [j + 1 for j in range(lo, hi - 1) if self.adj[j] == low]
+        edges = [lo] + cuts + [hi]
+        return list(zip(edges, edges[1:]))
+
+
 def score_prepared(model: Any, items: Sequence[Prepared], pad: int, batch_size: int, device: str = "cpu",
                    progress: Any = None, share_prefix: bool = True) -> list[float]:
-    """Score every row in batches; results come back in input order.
+    """Score every row; results come back in input order.
 
-    When batching, the prompt prefix the rows of a batch share is computed once and reused.
+    ``batch_size`` rows run per forward pass. With ``share_prefix`` (and batch_size > 1), every
+    prompt prefix that enough rows share is computed once and its cache reused by those rows.
     """
     if batch_size < 1:
         raise SwegymError(f"batch_size must be >= 1, got {batch_size}")
@@ -151,29 +216,47 @@ def score_prepared(model: Any, items: Sequence[Prepared], pad: int, batch_size: 
     if any(it.truncated for it in items):
         warnings.warn(f"{sum(it.truncated for it in items)} verifier prompt(s) were longer than max_length "
                       "and were cut from the left", stacklevel=2)
-    # Lexicographic order puts rollouts that share a prompt prefix (same task: same system prompt
-    # and issue) next to each other, so each batch computes its shared prefix once.
-    order = sorted(range(len(items)), key=lambda i: items[i].input_ids)
     scores: list[float] = [0.0] * len(items)
-    for start in range(0, len(order), batch_size):
-        chunk = order[start:start + batch_size]
-        batch = [items[i] for i in chunk]
-        cache = None
-        length = 0
-        if share_prefix and len(batch) > 1:
-            # Leave at least one token per row to compute; short prefixes are not worth a cache.
-            length = min(common_prefix_length(batch), min(len(it.input_ids) for it in batch) - 1)
-            if length >= MIN_SHARED_PREFIX:
-                cache = encode_prefix(model, batch[0].input_ids[:length], device)
-            else:
-                length = 0
-        groups = similar_lengths(chunk, [len(items[i].input_ids) - length for i in chunk])
-        for n, group in enumerate(groups):
-            prefix = None
-            if cache is not None:  # each forward appends to its cache: the last group may take the original
-                prefix = (length, cache if n == len(groups) - 1 else copy.deepcopy(cache))
+
+    def run(rows: list[int], prefix: tuple[int, Any] | None) -> None:
+        skip = prefix[0] if prefix else 0
+        for group in similar_lengths(rows, [len(items[i].input_ids) - skip for i in rows], limit=batch_size):
             for i, s in zip(group, score_batch(model, [items[i] for i in group], pad, device, prefix)):
                 scores[i] = s
-        if progress is not None:
-            progress.update(len(chunk))
+            if progress is not None:
+                progress.update(len(group))
+
+    if batch_size == 1 or not share_prefix or len(items) == 1:
+        run(sorted(range(len(items)), key=lambda i: items[i].input_ids), None)
+        return scores
+    tree = _PrefixTree(items)
+    pending = _visit(tree, 0, len(items), 0, None, model, device, run, 0)
+    if pending:
+        run(pending, None)
     return scores
+
+
+def _visit(tree: _PrefixTree, lo: int, hi: int, base_len: int, base: Any, model: Any, device: str,
+           run: Callable[[list[int], tuple[int, Any] | None], None], depth: int) -> list[int]:
+    """Score rows ``lo:hi`` of the sorted order; returns those left to score against the caller's cache.
+
+    A branch whose extra shared prefix is worth it extends the caller's cache by that prefix and
+    scores its rows against it; the others hand their rows up, so rows meeting at one cache
+    share batches instead of splitting into many small ones.
+    """
+    if hi - lo == 1 or depth >= MAX_DEPTH:
+        return [tree.order[j] for j in range(lo, hi)]
+    p = tree.shared(lo, hi)
+    if (p - base_len) * (hi - lo - 1) >= MIN_SAVED_TOKENS:
+        ids = tree.items[tree.order[lo]].input_ids
+        cache = encode_prefix(model, ids[base_len:p], device, start=base_len, base=base)
+        pending = []
+        for a, b in tree.branches(lo, hi):
+            pending += _visit(tree, a, b, p, cache, model, device, run, depth + 1)
+        if pending:
+            run(pending, (p, cache))
+        return []
+    pending = []
+    for a, b in tree.branches(lo, hi):
+        pending += _visit(tree, a, b, base_len, base, model, device, run, depth + 1)
+    return pending
