@@ -13,6 +13,8 @@ from ..repos import parse_repo_sources
 from ..tasks import load_tasks
 from .options import dataset_options
 
+LOCAL_MODEL_MAX_TOKENS = 192
+
 
 def parse_options(values: tuple[str, ...], flag: str) -> dict[str, Any]:
     """``key=value`` pairs; values parse as JSON when they can (numbers, booleans, lists)."""
@@ -127,11 +129,17 @@ def run_cmd(**opts: Any) -> None:
         if opts["repo_source"]:
             runtime_options["repo_sources"] = {k: str(v) for k, v in parse_repo_sources(opts["repo_source"]).items()}
     runtime_options.update(parse_options(opts["runtime_opt"], "--runtime-opt"))
+    max_tokens = opts["max_tokens"]
+    if policy == "hf" and max_tokens is None:
+        # A small model on a CPU writes ~5-10 tokens/s and rarely stops on its own: cap replies so
+        # the offline demo finishes in minutes. Structured actions fit easily.
+        max_tokens = LOCAL_MODEL_MAX_TOKENS
+        click.echo(f"note: local model replies are capped at {max_tokens} tokens (--max-tokens to change)", err=True)
     config = RunConfig(
         scaffold=scaffold, scaffold_options=scaffold_options, policy=policy, policy_options=policy_options,
         runtime=opts["runtime"], runtime_options=runtime_options, samples=opts["samples"],
         temperature=opts["temperature"], first_greedy=opts["first_greedy"], top_p=opts["top_p"],
-        max_tokens=opts["max_tokens"], seed=opts["seed"], evaluate=opts["evaluate"],
+        max_tokens=max_tokens, seed=opts["seed"], evaluate=opts["evaluate"],
         eval_timeout=opts["eval_timeout"], network=opts["network"], infra_retries=opts["infra_retries"],
     )
     run_dir = opts["run_dir"] or str(Path("runs") / f"{dt.datetime.now().strftime('%Y%m%d-%H%M%S')}-{scaffold}")

@@ -82,3 +82,12 @@ def write_gold_trajectories(tasks: Iterable[Task], path: str | Path) -> Path:
     path = Path(path)
     path.write_text("".join(json.dumps(gold_trajectory(t)) + "\n" for t in tasks), encoding="utf-8")
     return path
+
+
+if __name__ == "__main__":  # python -m swegym.demo.solutions OUT.jsonl
+    import sys
+
+    from ..tasks import load_tasks
+
+    out = write_gold_trajectories(load_tasks("demo"), sys.argv[1] if len(sys.argv) > 1 else "gold.jsonl")
+    print(f"wrote {out}")
