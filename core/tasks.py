@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any, Iterable, Iterator, Sequence
 
 from .errors import DataError
+from .jsonl import iter_jsonl
 from .types import TASK_FIELDS, Task
 
 REQUIRED = ("instance_id", "repo", "base_commit")
@@ -78,14 +79,7 @@ def _test_list(value: Any, *, path: str, row: int, field: str) -> list[str]:
 def _rows_from_file(path: Path) -> Iterator[tuple[int, Any]]:
     suffix = path.suffix.lower()
     if suffix == ".jsonl":
-        with path.open(encoding="utf-8") as fh:
-            for number, line in enumerate(fh, start=1):
-                if not line.strip():
-                    continue
-                try:
-                    yield number, json.loads(line)
-                except json.JSONDecodeError as exc:
-                    raise DataError(f"not valid JSON ({exc.msg} at column {exc.colno})", path=str(path), row=number)
+        yield from iter_jsonl(path)
     elif suffix == ".json":
         try:
             data = json.loads(path.read_text(encoding="utf-8"))

@@ -5,12 +5,12 @@ a ``.jsonl`` file may hold either those rows or SWE-Gym's released trajectory ro
 """
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Iterable, Iterator
 
 from ..errors import DataError, SwegymError
 from ..formats.swegym_rows import is_swegym_row, row_to_trajectory
+from ..jsonl import iter_jsonl
 from ..types import Trajectory
 
 RUN_FILE = "trajectories.jsonl"
@@ -37,25 +37,19 @@ def resolve_sources(sources: Iterable[str | Path]) -> list[Path]:
 def read_trajectories(sources: Iterable[str | Path]) -> Iterator[Trajectory]:
     """Stream trajectories from every source in order (released rows and swegym rows both accepted)."""
     for path in resolve_sources(sources):
-        with path.open(encoding="utf-8") as fh:
-            for lineno, line in enumerate(fh, 1):
-                if not line.strip():
-                    continue
-                try:
-                    row = json.loads(line)
-                except json.JSONDecodeError as exc:
-                    raise DataError(f"not valid JSON ({exc.msg}); each line must be one JSON object", path=str(path), row=lineno) from None
-                if is_swegym_row(row):
-                    yield row_to_trajectory(row, source=str(path), index=lineno)
-                    continue
-                if not isinstance(row, dict) or "instance_id" not in row:
-                    raise DataError("not a trajectory row (needs at least 'instance_id' and 'messages')", path=str(path), row=lineno)
-                try:
-                    traj = Trajectory.from_dict(row)
-                except TypeError as exc:
-                    raise DataError(f"not a trajectory row ({exc})", path=str(path), row=lineno) from None
-                if traj.evaluation is None and row.get("status"):
-                    traj.evaluation = {"status": row["status"], "resolved": row.get("resolved")}
-                elif traj.evaluation is None and row.get("resolved") is not None:
-                    traj.evaluation = {"status": "resolved" if row["resolved"] else "unresolved", "resolved": row["resolved"]}
-                yield traj
+        for lineno, row in iter_jsonl(path):
+            if is_swegym_row(row):
+                yield row_to_trajectory(row, source=str(path), index=lineno)
+                continue
+            if not isinstance(row, dict) or "instance_id" not in row:
+                raise DataError("not a trajectory row (needs at least 'instance_id' and 'messages')", path=str(path), row=lineno)
+            try:
+                traj = Trajectory.from_dict(row)
+            except TypeError as exc:
+                raise DataError(f"not a trajectory row ({exc})", path=str(path), row=lineno) from None
+            if traj.evaluation is None and row.get("status"):
+                traj.evaluation = {"status": row["status"], "resolved": row.get("resolved")}
+            elif traj.evaluation is None and row.get("resolved") is not None:
+                traj.evaluation = {"status": "resolved" if row["resolved"] else "unresolved", "resolved": row["resolved"]}
+            yield traj
+

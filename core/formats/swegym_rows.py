@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any, Iterable, Iterator
 
 from ..errors import DataError
+from ..jsonl import iter_jsonl
 from ..types import Trajectory
 from .fncall import clean_nulls
 
@@ -128,15 +129,8 @@ def trajectory_to_row(traj: Trajectory) -> dict[str, Any]:
 def read_rows(path: str | Path) -> Iterator[Trajectory]:
     """Stream the trajectories of a released-rows ``.jsonl`` file."""
     path = Path(path)
-    with path.open(encoding="utf-8") as fh:
-        for lineno, line in enumerate(fh, 1):
-            if not line.strip():
-                continue
-            try:
-                row = json.loads(line)
-            except json.JSONDecodeError as exc:
-                raise DataError(f"not valid JSON ({exc.msg}); each line must be one JSON object", path=str(path), row=lineno) from None
-            yield row_to_trajectory(row, source=str(path), index=lineno)
+    for lineno, row in iter_jsonl(path):
+        yield row_to_trajectory(row, source=str(path), index=lineno)
 
 
 def write_rows(trajectories: Iterable[Trajectory], path: str | Path) -> int:

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any, Iterator
 
 from ..errors import DataError
+from ..jsonl import iter_jsonl
 
 TRAJECTORIES = "trajectories.jsonl"
 MANIFEST = "manifest.json"
@@ -60,14 +61,8 @@ class RunDir:
         path = self.trajectories_path
         if not path.exists():
             return
-        with path.open(encoding="utf-8") as fh:
-            for number, line in enumerate(fh, start=1):
-                if not line.strip():
-                    continue
-                try:
-                    yield json.loads(line)
-                except json.JSONDecodeError as exc:
-                    raise DataError(f"not valid JSON ({exc.msg})", path=str(path), row=number) from None
+        for _, row in iter_jsonl(path):
+            yield row
 
     def done_keys(self) -> set[tuple[str, int]]:
         return {row_key(r) for r in self.rows()}

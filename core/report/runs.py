@@ -6,13 +6,13 @@ file, because real released rows may share instance_id and run_id.
 """
 from __future__ import annotations
 
-import json
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable
 
 from ..errors import DataError, SwegymError
+from ..jsonl import iter_jsonl
 from ..types import Trajectory
 
 SCORES_FILE = "scores.jsonl"
@@ -125,19 +125,12 @@ def load_runs(sources: Iterable[str | Path], scores: Iterable[str | Path | None]
 
 def read_scores(path: str | Path) -> list[dict[str, Any]]:
     rows = []
-    with Path(path).open(encoding="utf-8") as fh:
-        for lineno, line in enumerate(fh, 1):
-            if not line.strip():
-                continue
-            try:
-                row = json.loads(line)
-            except json.JSONDecodeError as exc:
-                raise DataError(f"not valid JSON ({exc.msg})", path=str(path), row=lineno) from None
-            score = row.get("score") if isinstance(row, dict) else None
-            if not isinstance(score, (int, float)) or not 0.0 <= float(score) <= 1.0:
-                raise DataError(f"needs a number in [0, 1], got {score!r}; rerun `swegym score`", path=str(path),
-                                row=lineno, field="score")
-            rows.append(row)
+    for lineno, row in iter_jsonl(path):
+        score = row.get("score") if isinstance(row, dict) else None
+        if not isinstance(score, (int, float)) or not 0.0 <= float(score) <= 1.0:
+            raise DataError(f"needs a number in [0, 1], got {score!r}; rerun `swegym score`", path=str(path),
+                            row=lineno, field="score")
+        rows.append(row)
     return rows
 
 

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from swegym import DataError, Policy, PolicyResponse, SamplingParams, SwegymError, ToolCall, Trajectory, Usage
+from swegym.jsonl import iter_jsonl
 
 EXHAUSTED = "replay_exhausted"
 _cache: dict[tuple[str, int, int], list[dict[str, Any]]] = {}
@@ -34,14 +35,7 @@ def load_rows(path: str | Path) -> list[dict[str, Any]]:
     text = p.read_text(encoding="utf-8")
     rows: list[Any]
     if p.suffix.lower() == ".jsonl":
-        rows = []
-        for n, line in enumerate(text.splitlines(), 1):
-            if not line.strip():
-                continue
-            try:
-                rows.append(json.loads(line))
-            except json.JSONDecodeError as exc:
-                raise DataError(f"not valid JSON ({exc.msg} at column {exc.colno})", path=str(p), row=n) from None
+        rows = [row for _, row in iter_jsonl(p)]
     else:
         try:
             data = json.loads(text)

@@ -9,12 +9,12 @@ prefixes are prefixes of the full rendering (ChatML/Qwen2.5, Llama 3, SmolLM, â€
 """
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterable, Sequence
 
 from swegym import DataError, SwegymError
+from swegym.jsonl import iter_jsonl
 
 IGNORE_INDEX = -100
 ROLES = ("system", "user", "assistant", "tool")
@@ -68,24 +68,17 @@ def read_conversations(path: str | Path) -> list[dict[str, Any]]:
     if not path.is_file():
         raise SwegymError(f"training data {path} does not exist; pass a JSONL file with one {{\"messages\": [...]}} per line")
     convs = []
-    with path.open(encoding="utf-8") as fh:
-        for row, line in enumerate(fh, start=1):
-            if not line.strip():
-                continue
-            try:
-                obj = json.loads(line)
-            except json.JSONDecodeError as exc:
-                raise DataError(f"not valid JSON ({exc.msg} at column {exc.colno})", path=str(path), row=row) from None
-            msgs = obj.get("messages") if isinstance(obj, dict) else None
-            if not isinstance(msgs, list) or not msgs:
-                raise DataError("needs a non-empty 'messages' list (OpenAI chat format)", path=str(path), row=row,
-                                field="messages")
-            msgs = [_clean_message(m, str(path), row, i) for i, m in enumerate(msgs)]
-            if not any(m["role"] == "assistant" for m in msgs):
-                raise DataError("has no assistant message, so nothing to train on", path=str(path), row=row,
-                                field="messages")
-            tools = obj.get("tools")
-            convs.append({"messages": _drop_nulls(msgs), "tools": _drop_nulls(tools) if tools else None})
+    for row, obj in iter_jsonl(path):
+        msgs = obj.get("messages") if isinstance(obj, dict) else None
+        if not isinstance(msgs, list) or not msgs:
+            raise DataError("needs a non-empty 'messages' list (OpenAI chat format)", path=str(path), row=row,
+                            field="messages")
+        msgs = [_clean_message(m, str(path), row, i) for i, m in enumerate(msgs)]
+        if not any(m["role"] == "assistant" for m in msgs):
+            raise DataError("has no assistant message, so nothing to train on", path=str(path), row=row,
+                            field="messages")
+        tools = obj.get("tools")
+        convs.append({"messages": _drop_nulls(msgs), "tools": _drop_nulls(tools) if tools else None})
     if not convs:
         raise SwegymError(f"training data {path} has no rows")
     return convs
