@@ -9,8 +9,7 @@ import click
 
 from ..errors import SwegymError
 from ..tasks import load_tasks
-from .options import dataset_options
-from .run_cmd import parse_options
+from .options import dataset_options, parse_options, runtime_options_from_flags, step_limit_option
 
 
 def _train_config(path: str | None, pairs: tuple[str, ...]) -> dict[str, Any]:
@@ -106,18 +105,9 @@ def rft_cmd(**opts: Any) -> None:
                        repo=opts["repo"] or None, limit=opts["limit"])
     if not tasks:
         raise SwegymError("no tasks matched; check -d/--instance-id/--repo/--limit (try `swegym tasks -d ...`)")
-    scaffold_options: dict[str, Any] = {}
-    if opts["max_iterations"]:
-        key = "max_transitions" if opts["scaffold"] == "moatless" else "max_iterations"
-        scaffold_options[key] = opts["max_iterations"]
+    scaffold_options = step_limit_option(opts["scaffold"], opts["max_iterations"])
     scaffold_options.update(parse_options(opts["scaffold_opt"], "--scaffold-opt"))
-    runtime_options: dict[str, Any] = {}
-    if opts["runtime"] == "docker":
-        if opts["docker_host"]:
-            runtime_options["base_url"] = opts["docker_host"]
-        if opts["base_image"]:
-            runtime_options["base_image"] = opts["base_image"]
-    runtime_options.update(parse_options(opts["runtime_opt"], "--runtime-opt"))
+    runtime_options = runtime_options_from_flags(opts)
     first_options = parse_options(opts["first_policy_opt"], "--first-policy-opt")
     if first_options and not opts["first_policy"]:
         raise SwegymError("--first-policy-opt needs --first-policy NAME")

@@ -9,25 +9,10 @@ from typing import Any
 import click
 
 from ..errors import SwegymError
-from ..repos import parse_repo_sources
 from ..tasks import load_tasks
-from .options import dataset_options
+from .options import dataset_options, parse_options, runtime_options_from_flags, step_limit_option
 
 LOCAL_MODEL_MAX_TOKENS = 192
-
-
-def parse_options(values: tuple[str, ...], flag: str) -> dict[str, Any]:
-    """``key=value`` pairs; values parse as JSON when they can (numbers, booleans, lists)."""
-    out: dict[str, Any] = {}
-    for item in values:
-        key, sep, raw = item.partition("=")
-        if not sep or not key:
-            raise SwegymError(f"{flag} {item!r}: expected KEY=VALUE")
-        try:
-            out[key.replace("-", "_")] = json.loads(raw)
-        except json.JSONDecodeError:
-            out[key.replace("-", "_")] = raw
-    return out
 
 
 def choose_policy(policy: str | None, model: str | None, replay_file: str | None) -> str:
@@ -113,22 +98,9 @@ def run_cmd(**opts: Any) -> None:
     scaffold_options: dict[str, Any] = {}
     if scaffold == "openhands":
         scaffold_options["function_calling"] = opts["function_calling"]
-        if opts["max_iterations"]:
-            scaffold_options["max_iterations"] = opts["max_iterations"]
-    elif scaffold == "moatless" and opts["max_iterations"]:
-        scaffold_options["max_transitions"] = opts["max_iterations"]
+    scaffold_options.update(step_limit_option(scaffold, opts["max_iterations"]))
     scaffold_options.update(parse_options(opts["scaffold_opt"], "--scaffold-opt"))
-    runtime_options: dict[str, Any] = {}
-    if opts["runtime"] == "docker":
-        if opts["docker_host"]:
-            runtime_options["base_url"] = opts["docker_host"]
-        if opts["base_image"]:
-            runtime_options["base_image"] = opts["base_image"]
-        if opts["env_spec"]:
-            runtime_options["env_spec_file"] = str(Path(opts["env_spec"]).resolve())
-        if opts["repo_source"]:
-            runtime_options["repo_sources"] = {k: str(v) for k, v in parse_repo_sources(opts["repo_source"]).items()}
-    runtime_options.update(parse_options(opts["runtime_opt"], "--runtime-opt"))
+    runtime_options = runtime_options_from_flags(opts)
     max_tokens = opts["max_tokens"]
     if policy == "hf" and max_tokens is None:
         # A small model on a CPU writes ~5-10 tokens/s and rarely stops on its own: cap replies so
