@@ -83,6 +83,7 @@ def test_batched_scores_equal_one_by_one(tiny_llama):
 def test_shared_prefixes_are_computed_once_and_change_no_score(tiny_llama, monkeypatch):
     """k rollouts of two tasks (plus an exact duplicate): one cache for what all share, one per
     task extending it; every score equals the one-by-one score."""
+    import swegym_orm.attention as attention
     import swegym_orm.local as local
 
     trajs = synthetic(6, 3)
@@ -93,10 +94,16 @@ def test_shared_prefixes_are_computed_once_and_change_no_score(tiny_llama, monke
     calls = []
     encode = local.encode_prefix
     monkeypatch.setattr(local, "encode_prefix", lambda *a, **kw: calls.append(kw.get("start", 0)) or encode(*a, **kw))
+    flash = []  # the suffix batches attend to the cache through the mask-free path
+    kernel = attention._flash_with_lse
+    monkeypatch.setattr(attention, "_flash_with_lse", lambda *a: flash.append(a[0].shape) or kernel(*a))
     v = swegym.create("verifier", "orm", model=str(tiny_llama), batch_size=8, progress=False)
     batched = v.score(trajs)
     assert calls[0] == 0 and len(calls) >= 3 and all(start > 0 for start in calls[1:])
+    assert flash, "batched scoring did not use the shared-prefix attention"
+    n_flash = len(flash)
     assert batched == pytest.approx(v.score_one_by_one(trajs), abs=1e-4)
+    assert len(flash) == n_flash  # one by one: plain causal attention, no cache
     assert batched[0] == pytest.approx(batched[-1], abs=1e-6)
 
 

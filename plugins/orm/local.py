@@ -7,7 +7,8 @@ diverge. Rows are sorted, arranged into a prefix tree, and each prefix worth sha
 its key/value cache then serves every row below it, whose remaining suffixes run in one
 right-padded batch against the cache (expanded over the batch). Right padding needs no padding
 mask: under causal attention a real token never sees the pads after it, so every row's logits
-equal those of an unpadded single-row pass.
+equal those of an unpadded single-row pass. Attention over the shared prefix runs without a mask
+and over one copy of the prefix (:mod:`.attention`).
 """
 from __future__ import annotations
 
@@ -19,6 +20,7 @@ from typing import Any, Callable, Sequence
 
 from swegym import SwegymError
 
+from .attention import over_shared_prefix
 from .labels import Prepared
 
 #: A prefix is run once and cached when that saves at least this many token computations
@@ -26,7 +28,9 @@ from .labels import Prepared
 #: the smaller batches (rows split between caches) cost more than the saving.
 MIN_SAVED_TOKENS = 512
 #: A batch is split where a row is this much shorter than the longest row of its run (padding waste).
-PADDING_SLACK = 0.25
+#: Small, because an extra batch against a cached prefix is cheap (the prefix is attended once per
+#: batch, mask-free) while padded positions cost full price; 0.1 vs 0.25 measured 9 % faster.
+PADDING_SLACK = 0.1
 #: Prefix-tree depth beyond which rows are scored against the deepest cache so far (no recursion).
 MAX_DEPTH = 64
 
@@ -115,7 +119,7 @@ def encode_prefix(model: Any, ids: Sequence[int], device: str = "cpu", start: in
     kwargs: dict[str, Any] = {"input_ids": x, "position_ids": positions, "use_cache": True}
     if base is not None:
         kwargs[_cache_kwarg(model)] = _expanded_cache(base, 1)
-    with torch.inference_mode():
+    with torch.inference_mode(), over_shared_prefix(model, base is not None):
         try:
             out = model(**kwargs, logits_to_keep=1)
         except TypeError:  # models without logits_to_keep
@@ -147,7 +151,7 @@ def score_batch(model: Any, items: Sequence[Prepared], pad: int, device: str = "
         kwargs.update({_cache_kwarg(model): _expanded_cache(prefix[1], len(items)), "use_cache": True})
     else:
         kwargs["use_cache"] = False
-    with torch.inference_mode():
+    with torch.inference_mode(), over_shared_prefix(model, prefix is not None):
         try:  # logits only where some row ends: skips the vocabulary projection everywhere else
             logits = model(**kwargs, logits_to_keep=torch.tensor(keep, device=device)).logits
             picked = torch.stack([logits[row, column[p]] for row, p in enumerate(last)])
