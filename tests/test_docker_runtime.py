@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import re
+import shlex
 import time
 import tracemalloc
 
@@ -161,6 +162,29 @@ def test_files_diff_and_reset(sandbox, calc_task):
     assert sandbox.run("cd /testbed && git apply --check /tmp/agent.patch").exit_code == 0
     with pytest.raises(FileNotFoundError):
         sandbox.read_file("/testbed/does-not-exist")
+
+
+def test_file_round_trips_through_shell_and_archive(sandbox, monkeypatch):
+    """Small files go through the control shell, big ones through Docker's archive API; both exact."""
+    odd = "/tmp/dir with 'quotes' $HOME/ünï cödé.txt"
+    for text in ("", "\n", "no newline at end", "tabs\tand\r\nCRLF\x00nul\n", "x" * 70_000):
+        sandbox.write_file(odd, text)
+        assert sandbox.read_file(odd) == text
+    assert sandbox.run(f"cat {shlex.quote(odd)} | wc -c").output.strip() == "70000"
+    sandbox.run("printf 'caf\\xe9\\n' > /tmp/latin1.txt && ln -sf /tmp/latin1.txt /tmp/link.txt")
+    assert sandbox.read_file("/tmp/link.txt") == "caf\ufffd\n"  # follows the link; bad bytes replaced
+    with pytest.raises(IsADirectoryError):
+        sandbox.read_file("/testbed/calc")
+    archive = {"read": 0, "write": 0}
+    read_archive, write_archive = sandbox._read_archive, sandbox._write_archive
+    monkeypatch.setattr(sandbox, "_read_archive", lambda p: archive.__setitem__("read", archive["read"] + 1) or read_archive(p))
+    monkeypatch.setattr(sandbox, "_write_archive",
+                        lambda p, d: archive.__setitem__("write", archive["write"] + 1) or write_archive(p, d))
+    big = "0123456789abcdef\n" * 70_000  # 1.2 MB: above the shell limit
+    sandbox.write_file("/tmp/big.txt", big)
+    assert sandbox.read_file("/tmp/big.txt") == big
+    sandbox.read_file("/tmp/link.txt")
+    assert archive == {"read": 1, "write": 1}
 
 
 def test_write_file_keeps_executable_bit(sandbox):

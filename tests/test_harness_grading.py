@@ -127,6 +127,7 @@ def test_report_writer_is_atomic_resumable_and_threadsafe(tmp_path):
         t.start()
     for t in threads:
         t.join()
+    writer.flush()
     report = load_report(tmp_path)
     assert report["summary"] == {"total": 20, "resolved": 5, "unresolved": 5, "empty_patch": 5,
                                  "patch_apply_failed": 0, "test_timeout": 0, "error": 5}
@@ -140,6 +141,29 @@ def test_report_writer_is_atomic_resumable_and_threadsafe(tmp_path):
     (tmp_path / "report.json").write_text("{oops")
     with pytest.raises(DataError, match="report.json"):
         load_report(tmp_path)
+
+
+def test_report_rewrites_back_off_and_flush_writes_the_rest(tmp_path, monkeypatch):
+    """A long run must not rewrite a growing report.json after every instance (quadratic)."""
+    import swegym.harness.report as report_module
+
+    writes = []
+    atomic = report_module._atomic_write
+    monkeypatch.setattr(report_module, "_atomic_write", lambda path, text: writes.append(len(text)) or atomic(path, text))
+    monkeypatch.setattr(report_module, "REWRITE_BACKOFF", 10 ** 9)  # as if every rewrite were very slow
+    writer = ReportWriter(tmp_path)
+    for n in range(50):
+        writer.add(f"org/i-{n}", EvalResult(f"org/i-{n}", "resolved", tests={"t": "PASSED"}, log=""))
+    assert len(writes) == 1 and load_report(tmp_path)["summary"]["total"] == 1  # the first add writes
+    assert (tmp_path / "logs" / "org_i-49" / "test_output.txt").exists()  # logs are never held back
+    writer.flush()
+    writer.flush()  # nothing new: no rewrite
+    assert len(writes) == 2 and load_report(tmp_path)["summary"]["total"] == 50
+    monkeypatch.setattr(report_module, "REWRITE_BACKOFF", 0)
+    fresh = ReportWriter(tmp_path / "small")
+    for n in range(5):
+        fresh.add(f"org/j-{n}", EvalResult(f"org/j-{n}", "unresolved", log=""))
+        assert load_report(tmp_path / "small")["summary"]["total"] == n + 1  # cheap rewrites: every add
 
 
 def test_real_tasks_get_swebench_test_commands(shared_data):

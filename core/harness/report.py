@@ -6,8 +6,14 @@ Layout of a run directory::
     R/logs/<instance_id>/test_output.txt   the full evaluation log
     R/logs/<instance_id>/patch.diff        the patch that was graded
 
-``report.json`` is rewritten atomically (temp file + rename) after every instance, so a re-run
-can resume from it. Both ``swegym eval`` and ``swegym run`` write through :class:`ReportWriter`.
+``report.json`` is rewritten atomically (temp file + rename), so a re-run can resume from it.
+Logs and patches are written as each instance finishes; the report itself is rewritten whole, so
+rewriting it after every instance would grow quadratically with the run (20,000 rollouts with
+per-test results are tens of MB). A rewrite therefore waits until :data:`REWRITE_BACKOFF` times
+its previous duration has passed (small reports: every instance; large ones: at most ~5 % of the
+run's time), and ``flush()`` writes the rest. Both ``swegym eval`` and ``swegym run`` write through
+:class:`ReportWriter`; a crash between rewrites costs re-running those instances (``eval``) or
+nothing (``run`` rebuilds the entries from ``trajectories.jsonl``).
 """
 from __future__ import annotations
 
@@ -16,6 +22,7 @@ import os
 import re
 import tempfile
 import threading
+import time
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +32,8 @@ from ..types import EVAL_STATUSES, EvalResult
 REPORT_FILE = "report.json"
 LOGS_DIR = "logs"
 _UNSAFE = re.compile(r"[^A-Za-z0-9._+-]")
+#: A rewrite of report.json waits this many times the previous rewrite's duration.
+REWRITE_BACKOFF = 20
 
 
 def safe_name(instance_id: str) -> str:
@@ -103,6 +112,8 @@ class ReportWriter:
         self.run_dir.mkdir(parents=True, exist_ok=True)
         self._lock = threading.Lock()
         self._data = load_report(self.run_dir)
+        self._dirty = False
+        self._next_write = 0.0  # monotonic time from which add() may rewrite report.json
 
     @property
     def path(self) -> Path:
@@ -119,7 +130,7 @@ class ReportWriter:
         return self.run_dir / LOGS_DIR / safe_name(instance_id)
 
     def add(self, instance_id: str, result: EvalResult, patch: str | None = None) -> None:
-        """Record ``result`` (log and patch to files, row to report.json) and rewrite the report."""
+        """Record ``result``: log and patch to files now, the row to report.json (see the module doc)."""
         folder = self.log_dir(instance_id)
         folder.mkdir(parents=True, exist_ok=True)
         (folder / "test_output.txt").write_text(result.log or "", encoding="utf-8")
@@ -127,8 +138,23 @@ class ReportWriter:
             (folder / "patch.diff").write_text(patch, encoding="utf-8")
         with self._lock:
             self.instances[instance_id] = instance_row(result)
-            self._data["summary"] = summarize(self.instances)
-            _atomic_write(self.path, json.dumps(self._data, indent=2, sort_keys=False) + "\n")
+            self._dirty = True
+            if time.monotonic() >= self._next_write:
+                self._write()
+
+    def flush(self) -> None:
+        """Write report.json if anything was added since the last rewrite."""
+        with self._lock:
+            if self._dirty:
+                self._write()
+
+    def _write(self) -> None:
+        start = time.monotonic()
+        self._data["summary"] = summarize(self.instances)
+        _atomic_write(self.path, json.dumps(self._data, indent=2, sort_keys=False) + "\n")
+        self._dirty = False
+        took = time.monotonic() - start
+        self._next_write = start + took * (1 + REWRITE_BACKOFF)
 
     @property
     def summary(self) -> dict[str, int]:

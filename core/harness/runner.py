@@ -98,6 +98,8 @@ def evaluate_many(
                 bar.update(1)
                 bar.set_postfix_str(f"{task.instance_id}: {result.status}")
     finally:
+        if writer:
+            writer.flush()
         bar.close()
         if prefetcher:
             prefetcher.close()

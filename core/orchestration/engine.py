@@ -126,6 +126,7 @@ def run(config: RunConfig, tasks: Sequence[Task], run_dir: str | Path, *, execut
                 _record(rd, report, row, config.samples)
                 stats.update(row)
         finally:
+            report.flush()
             pool.close()
             stats.close()
         summary = run_summary(rd)
