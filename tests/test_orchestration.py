@@ -14,7 +14,8 @@ import pytest
 
 from swegym.demo.solutions import write_gold_trajectories
 from swegym.orchestration import RunConfig, RunDir
-from swegym.orchestration.config import redact
+from swegym.orchestration.config import shared_settings
+from swegym.redaction import redact
 
 SWEGYM = [sys.executable, "-m", "swegym.cli"]
 VOLATILE = {"timings", "run_id", "infrastructure_attempts"}
@@ -56,6 +57,22 @@ def test_manifest_config_has_no_secrets():
     cfg = RunConfig(policy="litellm", policy_options={"model": "m", "api_key": "sk-secret-123"})
     assert "sk-secret-123" not in json.dumps(cfg.public())
     assert redact({"nested": {"HF_TOKEN": "x", "ok": 1}}) == {"nested": {"HF_TOKEN": "<redacted>", "ok": 1}}
+    # settings that merely mention tokens are recorded: the manifest must be able to reproduce the run
+    kept = RunConfig(max_tokens=192, policy_options={"max_tokens": 64, "auth_token": "t"}).public()
+    assert kept["max_tokens"] == 192 and kept["policy_options"] == {"max_tokens": 64, "auth_token": "<redacted>"}
+
+
+def test_rft_and_run_share_their_sampling_and_sandbox_settings(tmp_path):
+    from swegym.rft import RFTConfig
+
+    rft = RFTConfig(model="m", work_dir=str(tmp_path), samples=4, temperature=0.5, max_tokens=99,
+                    runtime_options={"cpus": 1}, network=True)
+    shared = shared_settings(rft)
+    cfg = RunConfig(**shared, scaffold="openhands")
+    assert (cfg.samples, cfg.temperature, cfg.max_tokens, cfg.network) == (4, 0.5, 99, True)
+    assert cfg.runtime_options == {"cpus": 1} and cfg.runtime_options is not rft.runtime_options
+    assert set(shared) == {"samples", "temperature", "first_greedy", "top_p", "max_tokens", "seed", "runtime",
+                           "runtime_options", "eval_timeout", "infra_retries", "network"}
 
 
 def test_per_sample_sampling_is_stable_and_first_greedy():

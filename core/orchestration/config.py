@@ -3,17 +3,38 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
-import re
 from dataclasses import dataclass, field
 from typing import Any
 
+from ..redaction import redact
 from ..types import SamplingParams
 
-_SECRET_KEY = re.compile(r"(api[_-]?key|token|secret|password|authorization)", re.I)
+
+@dataclass(kw_only=True)
+class SamplingSettings:
+    """How many rollouts per task and how they sample (shared by ``swegym run`` and ``swegym rft``)."""
+
+    samples: int = 1
+    temperature: float = 0.0
+    first_greedy: bool = True
+    top_p: float = 1.0
+    max_tokens: int | None = None
+    seed: int = 0
 
 
-@dataclass
-class RunConfig:
+@dataclass(kw_only=True)
+class SandboxSettings:
+    """Where rollouts run and how they are graded (shared by ``swegym run`` and ``swegym rft``)."""
+
+    runtime: str = "docker"
+    runtime_options: dict[str, Any] = field(default_factory=dict)
+    eval_timeout: float = 1800.0
+    infra_retries: int = 2
+    network: bool = False
+
+
+@dataclass(kw_only=True)
+class RunConfig(SamplingSettings, SandboxSettings):
     """A run: which scaffold drives which policy in which runtime, how many samples, how graded.
 
     ``policy_options`` may hold secrets (``api_key``); :meth:`public` drops them, and only the
@@ -24,19 +45,8 @@ class RunConfig:
     scaffold_options: dict[str, Any] = field(default_factory=dict)
     policy: str = "hf"
     policy_options: dict[str, Any] = field(default_factory=dict)
-    runtime: str = "docker"
-    runtime_options: dict[str, Any] = field(default_factory=dict)
-    samples: int = 1
-    temperature: float = 0.0
-    first_greedy: bool = True
-    top_p: float = 1.0
-    max_tokens: int | None = None
-    seed: int = 0
     evaluate: bool = True
-    eval_timeout: float = 1800.0
-    infra_retries: int = 2
     retry_backoff_s: float = 2.0
-    network: bool = False
 
     def sampling_for(self, instance_id: str, sample_index: int) -> SamplingParams:
         """Per-sample sampling: optionally greedy for sample 0, a stable per-rollout seed."""
@@ -50,10 +60,9 @@ class RunConfig:
         return redact(dataclasses.asdict(self))
 
 
-def redact(value: Any) -> Any:
-    """Drop every secret-looking key, recursively."""
-    if isinstance(value, dict):
-        return {k: ("<redacted>" if _SECRET_KEY.search(str(k)) else redact(v)) for k, v in value.items()}
-    if isinstance(value, list):
-        return [redact(v) for v in value]
-    return value
+def shared_settings(config: SamplingSettings | SandboxSettings) -> dict[str, Any]:
+    """The sampling and sandbox settings ``config`` has, as keyword arguments (dicts copied)."""
+    names = [f.name for cls in (SamplingSettings, SandboxSettings) if isinstance(config, cls)
+             for f in dataclasses.fields(cls)]
+    return {n: (dict(v) if isinstance(v := getattr(config, n), dict) else v) for n in names}
+

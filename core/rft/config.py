@@ -2,30 +2,20 @@
 from __future__ import annotations
 
 import dataclasses
-import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from ..errors import SwegymError
+from ..orchestration.config import SamplingSettings, SandboxSettings
+from ..redaction import redact
 
 TRAIN_FROM = ("base", "previous")
 _FORMAT_FOR_SCAFFOLD = {"moatless": "moatless-calls"}
-# Secrets only: "max_tokens" and friends are settings, not credentials.
-_SECRET = re.compile(r"(api[_-]?key|secret|password|authorization|(^|_)token$)", re.I)
-
-
-def redact(value: Any) -> Any:
-    """Replace every secret-looking key's value, recursively."""
-    if isinstance(value, dict):
-        return {k: ("<redacted>" if _SECRET.search(str(k)) else redact(v)) for k, v in value.items()}
-    if isinstance(value, list):
-        return [redact(v) for v in value]
-    return value
 
 
 @dataclass
-class RFTConfig:
+class RFTConfig(SamplingSettings, SandboxSettings):
     """One RFT loop.
 
     ``model`` is the base model (a local HF directory): what training starts from and, unless
@@ -42,12 +32,6 @@ class RFTConfig:
     iterations: int = 1
     scaffold: str = "openhands"
     scaffold_options: dict[str, Any] = field(default_factory=dict)
-    samples: int = 1
-    temperature: float = 0.0
-    first_greedy: bool = True
-    top_p: float = 1.0
-    max_tokens: int | None = None
-    seed: int = 0
     policy_options: dict[str, Any] = field(default_factory=dict)
     first_policy: str | None = None
     first_policy_options: dict[str, Any] = field(default_factory=dict)
@@ -61,11 +45,6 @@ class RFTConfig:
     api_base: str | None = None
     serve_cmd: str | None = None
     serve_timeout: float = 900.0
-    runtime: str = "docker"
-    runtime_options: dict[str, Any] = field(default_factory=dict)
-    eval_timeout: float = 1800.0
-    infra_retries: int = 2
-    network: bool = False
     executor: str = "local"
     executor_options: dict[str, Any] = field(default_factory=dict)
 

@@ -130,6 +130,7 @@ class RFTLoop:
     def sample(self, i: int, model: str) -> dict[str, Any]:
         """Roll out every task ``samples`` times with this iteration's policy and grade each patch."""
         from ..orchestration import RunConfig, RunDir
+        from ..orchestration.config import shared_settings
         from ..orchestration.engine import run_summary
 
         cfg = self.config
@@ -143,13 +144,9 @@ class RFTLoop:
             return info | run_summary(RunDir(self.rollouts_dir(i))) | {"seconds": seconds}
         self.log(f"  sample: {len(self.tasks)} task(s) × {cfg.samples} with policy {policy} "
                  f"({info['model']}) → {self.rollouts_dir(i)}")
-        run_config = RunConfig(
-            scaffold=cfg.scaffold, scaffold_options=dict(cfg.scaffold_options), policy=policy, policy_options=options,
-            runtime=cfg.runtime, runtime_options=dict(cfg.runtime_options), samples=cfg.samples,
-            temperature=cfg.temperature, first_greedy=cfg.first_greedy, top_p=cfg.top_p, max_tokens=cfg.max_tokens,
-            seed=cfg.seed + i, evaluate=True, eval_timeout=cfg.eval_timeout, infra_retries=cfg.infra_retries,
-            network=cfg.network,
-        )
+        run_config = RunConfig(**{**shared_settings(cfg), "seed": cfg.seed + i}, scaffold=cfg.scaffold,
+                               scaffold_options=dict(cfg.scaffold_options), policy=policy, policy_options=options,
+                               evaluate=True)
 
         def go() -> dict[str, Any]:
             return self.run_rollouts(i, run_config)
