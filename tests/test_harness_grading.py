@@ -148,8 +148,9 @@ def test_report_rewrites_back_off_and_flush_writes_the_rest(tmp_path, monkeypatc
     import swegym.harness.report as report_module
 
     writes = []
-    atomic = report_module._atomic_write
-    monkeypatch.setattr(report_module, "_atomic_write", lambda path, text: writes.append(len(text)) or atomic(path, text))
+    atomic = report_module.write_text_atomic
+    monkeypatch.setattr(report_module, "write_text_atomic",
+                        lambda path, text, **kw: writes.append(len(text)) or atomic(path, text, **kw))
     monkeypatch.setattr(report_module, "REWRITE_BACKOFF", 10 ** 9)  # as if every rewrite were very slow
     writer = ReportWriter(tmp_path)
     for n in range(50):

@@ -23,6 +23,7 @@ from tqdm import tqdm
 from .. import prompts
 from ..errors import DataError, SwegymError
 from ..types import Task, Trajectory
+from ..files import atomic_output
 from .inputs import read_trajectories
 from .sft import ExportStats, openhands_text_messages
 from .tokens import make_counter
@@ -192,26 +193,19 @@ def export_orm(
     if len(graded) > len(chosen):
         stats.skip("negatives_not_sampled", len(graded) - len(chosen))
     out = Path(out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_name(out.name + ".part")
     seen = set()
-    try:
-        with tmp.open("w", encoding="utf-8") as fh:
-            for traj in tqdm(chosen, desc="export orm", unit="traj", disable=None):
-                try:
-                    row = orm_row(traj, template, task=(tasks or {}).get(traj.instance_id))
-                except ValueError as exc:  # malformed messages/tools in the input
-                    raise DataError(f"trajectory {traj.instance_id} ({traj.run_id}): {exc}") from exc
-                if count is not None and count(row["messages"]) > max_tokens:  # type: ignore[operator]
-                    stats.skip("too_long")
-                    continue
-                fh.write(json.dumps(row, ensure_ascii=False) + "\n")
-                stats.written += 1
-                seen.add(traj.instance_id)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
-    tmp.replace(out)
+    with atomic_output(out) as fh:
+        for traj in tqdm(chosen, desc="export orm", unit="traj", disable=None):
+            try:
+                row = orm_row(traj, template, task=(tasks or {}).get(traj.instance_id))
+            except ValueError as exc:  # malformed messages/tools in the input
+                raise DataError(f"trajectory {traj.instance_id} ({traj.run_id}): {exc}") from exc
+            if count is not None and count(row["messages"]) > max_tokens:  # type: ignore[operator]
+                stats.skip("too_long")
+                continue
+            fh.write(json.dumps(row, ensure_ascii=False) + "\n")
+            stats.written += 1
+            seen.add(traj.instance_id)
     stats.tasks = len(seen)
     return stats
 

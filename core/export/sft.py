@@ -22,6 +22,7 @@ from tqdm import tqdm
 from ..errors import DataError, SwegymError
 from ..formats.fncall import clean_nulls, messages_to_text
 from ..types import Trajectory
+from ..files import atomic_output
 from .inputs import read_trajectories
 from .tokens import make_counter
 
@@ -147,29 +148,22 @@ def export_sft(
     stats = ExportStats()
     per_task: Tally[str] = Tally()
     out = Path(out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_name(out.name + ".part")
-    try:
-        with tmp.open("w", encoding="utf-8") as fh:
-            for traj in tqdm(_selected(read_trajectories(sources), stats, include_unresolved), desc="export sft", unit="traj", disable=None):
-                try:
-                    samples = sft_samples(traj, format)
-                except ValueError as exc:  # malformed messages/tools in the input
-                    raise DataError(f"trajectory {traj.instance_id} ({traj.run_id}): {exc}") from exc
-                for sample in samples:
-                    if max_per_task is not None and per_task[traj.instance_id] >= max_per_task:
-                        stats.skip("max_per_task")
-                        continue
-                    if count is not None and count(sample["messages"]) > max_tokens:  # type: ignore[operator]
-                        stats.skip("too_long")
-                        continue
-                    fh.write(json.dumps(sample, ensure_ascii=False) + "\n")
-                    per_task[traj.instance_id] += 1
-                    stats.written += 1
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
-    tmp.replace(out)
+    with atomic_output(out) as fh:
+        for traj in tqdm(_selected(read_trajectories(sources), stats, include_unresolved), desc="export sft", unit="traj", disable=None):
+            try:
+                samples = sft_samples(traj, format)
+            except ValueError as exc:  # malformed messages/tools in the input
+                raise DataError(f"trajectory {traj.instance_id} ({traj.run_id}): {exc}") from exc
+            for sample in samples:
+                if max_per_task is not None and per_task[traj.instance_id] >= max_per_task:
+                    stats.skip("max_per_task")
+                    continue
+                if count is not None and count(sample["messages"]) > max_tokens:  # type: ignore[operator]
+                    stats.skip("too_long")
+                    continue
+                fh.write(json.dumps(sample, ensure_ascii=False) + "\n")
+                per_task[traj.instance_id] += 1
+                stats.written += 1
     stats.tasks = len(per_task)
     return stats
 

@@ -18,15 +18,14 @@ nothing (``run`` rebuilds the entries from ``trajectories.jsonl``).
 from __future__ import annotations
 
 import json
-import os
 import re
-import tempfile
 import threading
 import time
 from pathlib import Path
 from typing import Any
 
 from ..errors import DataError
+from ..files import write_text_atomic
 from ..types import EVAL_STATUSES, EvalResult
 
 REPORT_FILE = "report.json"
@@ -83,23 +82,6 @@ def instance_row(result: EvalResult) -> dict[str, Any]:
     return row
 
 
-def _atomic_write(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
-
-
 class ReportWriter:
     """Adds instance results to a run directory's report; thread-safe, resumable.
 
@@ -151,7 +133,7 @@ class ReportWriter:
     def _write(self) -> None:
         start = time.monotonic()
         self._data["summary"] = summarize(self.instances)
-        _atomic_write(self.path, json.dumps(self._data, indent=2, sort_keys=False) + "\n")
+        write_text_atomic(self.path, json.dumps(self._data, indent=2, sort_keys=False) + "\n", fsync=True)
         self._dirty = False
         took = time.monotonic() - start
         self._next_write = start + took * (1 + REWRITE_BACKOFF)

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import datetime as dt
-import os
+import json
 import platform
 import subprocess
 import sys
@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any, Sequence
 
 from ..errors import DataError
+from ..files import write_text_atomic
 from ..plugins import get_registry
 from ..types import EvalResult, Task
 from .config import RunConfig
@@ -159,11 +160,7 @@ def _backfill_report(rd: RunDir, report: Any, samples: int) -> None:
 
 def _drop_error_rows(rd: RunDir) -> None:
     keep = [r for r in rd.rows() if r.get("status") != "error"]
-    tmp = rd.trajectories_path.with_suffix(".jsonl.tmp")
-    import json
-
-    tmp.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in keep), encoding="utf-8")
-    os.replace(tmp, rd.trajectories_path)
+    write_text_atomic(rd.trajectories_path, "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in keep), fsync=True)
 
 
 def _cleanup_stale(config: RunConfig, run_id: str) -> None:

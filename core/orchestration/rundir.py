@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any, Iterator
 
 from ..errors import DataError
+from ..files import write_json_atomic
 from ..jsonl import iter_jsonl
 
 TRAJECTORIES = "trajectories.jsonl"
@@ -82,9 +83,7 @@ class RunDir:
         return json.loads(path.read_text(encoding="utf-8"))
 
     def write_manifest(self, manifest: dict[str, Any]) -> None:
-        tmp = self.path / f".{MANIFEST}.tmp"
-        tmp.write_text(json.dumps(manifest, indent=2, default=str) + "\n", encoding="utf-8")
-        os.replace(tmp, self.path / MANIFEST)
+        write_json_atomic(self.path / MANIFEST, manifest, fsync=True)
 
     # -- single writer -----------------------------------------------------------------------
     def acquire(self) -> None:

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any, Callable, Sequence
 
 from ..errors import SwegymError
+from ..files import write_json_atomic
 from ..types import Task
 from .config import RFTConfig
 from .summary import format_table, write_summary
@@ -30,9 +31,7 @@ def _stderr(message: str) -> None:
 
 
 def _write_json(path: Path, data: dict[str, Any]) -> None:
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(json.dumps(data, indent=2, default=str) + "\n", encoding="utf-8")
-    os.replace(tmp, path)
+    write_json_atomic(path, data)
 
 
 class RFTLoop:

@@ -2,9 +2,10 @@
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 from typing import Any
+
+from ..files import write_json_atomic
 
 SUMMARY = "rft.json"
 COLUMNS = (("iteration", "iter"), ("policy", "policy"), ("rollouts", "rollouts"), ("resolved", "resolved"),
@@ -15,9 +16,7 @@ COLUMNS = (("iteration", "iter"), ("policy", "policy"), ("rollouts", "rollouts")
 def write_summary(work_dir: Path, summary: dict[str, Any]) -> Path:
     """Write atomically so a killed loop never leaves a half-written file."""
     path = Path(work_dir) / SUMMARY
-    tmp = path.with_name(f".{SUMMARY}.tmp")
-    tmp.write_text(json.dumps(summary, indent=2, default=str) + "\n", encoding="utf-8")
-    os.replace(tmp, path)
+    write_json_atomic(path, summary)
     return path
 
 
