@@ -45,25 +45,41 @@ def rss_mb() -> float:
     return 0.0
 
 
-class PeakRss:
-    """Samples this process's RSS every 20 ms while active."""
+class Sampler:
+    """Calls ``sample()`` every ``interval`` seconds on a thread while active, and once at the end."""
+
+    interval = 0.02
 
     def __init__(self) -> None:
-        self.peak = rss_mb()
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._loop, daemon=True)
 
-    def _loop(self) -> None:
-        while not self._stop.wait(0.02):
-            self.peak = max(self.peak, rss_mb())
+    def sample(self) -> None:
+        raise NotImplementedError
 
-    def __enter__(self) -> "PeakRss":
+    def _loop(self) -> None:
+        while not self._stop.wait(self.interval):
+            self.sample()
+
+    def __enter__(self) -> Any:
         self._thread.start()
         return self
 
     def __exit__(self, *exc: Any) -> None:
         self._stop.set()
         self._thread.join()
+        self.sample()  # what happened after the last tick
+
+
+class PeakRss(Sampler):
+    """This process's peak RSS while active."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.peak = rss_mb()
+
+    def sample(self) -> None:
+        self.peak = max(self.peak, rss_mb())
 
 
 class Timed:
@@ -110,19 +126,16 @@ def step_overhead(tasks: list[swegym.Task], gold: Path, repeats: int) -> tuple[f
     return statistics.median(samples), steps_total
 
 
-class Completions:
+class Completions(Sampler):
     """Notes the time at which each row appears in a run's trajectories.jsonl (polled every 10 ms)."""
 
+    interval = 0.01
+
     def __init__(self, path: Path) -> None:
+        super().__init__()
         self.path, self.times = path, []
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._loop, daemon=True)
 
-    def _loop(self) -> None:
-        while not self._stop.wait(0.01):
-            self._poll()
-
-    def _poll(self) -> None:
+    def sample(self) -> None:
         try:
             with open(self.path, "rb") as fh:
                 rows = fh.read().count(b"\n")
@@ -130,15 +143,6 @@ class Completions:
             return
         now = time.perf_counter()
         self.times += [now] * (rows - len(self.times))
-
-    def __enter__(self) -> "Completions":
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc: Any) -> None:
-        self._stop.set()
-        self._thread.join()
-        self._poll()  # rows written after the last tick
 
     def steady_window(self, edge: int) -> tuple[int, float]:
         """(rollouts, seconds) between the edge-th completion and the edge-th from last."""
