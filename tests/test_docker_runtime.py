@@ -175,6 +175,9 @@ def test_file_round_trips_through_shell_and_archive(sandbox, monkeypatch):
     assert sandbox.read_file("/tmp/link.txt") == "caf\ufffd\n"  # follows the link; bad bytes replaced
     with pytest.raises(IsADirectoryError):
         sandbox.read_file("/testbed/calc")
+    with pytest.raises(OSError, match="stats.py") as failed:  # a file where a folder should be: the agent's mistake, shown to it
+        sandbox.write_file("/testbed/calc/stats.py/inside.txt", "x")
+    assert not isinstance(failed.value, swegym.InfrastructureError)
     archive = {"read": 0, "write": 0}
     read_archive, write_archive = sandbox._read_archive, sandbox._write_archive
     monkeypatch.setattr(sandbox, "_read_archive", lambda p: archive.__setitem__("read", archive["read"] + 1) or read_archive(p))

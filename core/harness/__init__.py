@@ -4,7 +4,8 @@
     result = harness.evaluate(task, patch, runtime)        # -> swegym.EvalResult
     harness.parsers.get_parser("django/django")(log)       # -> {test: status}
     harness.grade(status_map, task.FAIL_TO_PASS, task.PASS_TO_PASS)
-    writer = harness.ReportWriter(run_dir); writer.add(task.instance_id, result, patch); writer.flush()
+    writer = harness.ReportWriter(run_dir)                  # report.json + logs/ of a run directory
+    writer.add(task.instance_id, result, patch); writer.flush()
 
 Nothing here imports docker: a Runtime is passed in (or made with ``swegym.create("runtime", ...)``).
 """

@@ -65,4 +65,3 @@ def shared_settings(config: SamplingSettings | SandboxSettings) -> dict[str, Any
     names = [f.name for cls in (SamplingSettings, SandboxSettings) if isinstance(config, cls)
              for f in dataclasses.fields(cls)]
     return {n: (dict(v) if isinstance(v := getattr(config, n), dict) else v) for n in names}
-

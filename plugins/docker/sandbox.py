@@ -25,6 +25,10 @@ SHELL_ENV = {"PAGER": "cat", "GIT_PAGER": "cat", "MANPAGER": "cat", "TERM": "dum
              "PYTHONUNBUFFERED": "1"}
 
 
+# Write failures that are the sandbox's state, not the path the agent chose.
+_SANDBOX_BROKEN = re.compile(r"No space left on device|Read-only file system|Input/output error|Disk quota exceeded")
+
+
 def strip_binary(diff: str) -> str:
     """Drop the per-file sections of a git diff that are binary (they cannot be applied as text)."""
     if "Binary files " not in diff and "GIT binary patch" not in diff:
@@ -141,7 +145,10 @@ class DockerSandbox(Sandbox):
             if code == 0:
                 return
             if code != 24:
-                raise InfrastructureError(f"could not write {path} into the sandbox", cause=out[-500:])
+                message = out.strip()[-500:] or f"exit code {code}"
+                if _SANDBOX_BROKEN.search(message):
+                    raise InfrastructureError(f"could not write {path} into the sandbox", cause=message)
+                raise OSError(f"could not write {path}: {message}")  # the path's fault: the agent sees it
         self._write_archive(path, data)
 
     def _write_archive(self, path: str, data: bytes) -> None:
