@@ -7,6 +7,7 @@ from pathlib import Path
 import click
 
 from ..errors import SwegymError
+from ..files import atomic_output
 
 
 def write_scores(source: str | Path, verifier: object, verifier_label: str, output: str | Path | None = None,
@@ -21,16 +22,13 @@ def write_scores(source: str | Path, verifier: object, verifier_label: str, outp
     scores = verifier.score([r.traj for r in rollouts])  # type: ignore[attr-defined]
     if len(scores) != len(rollouts):
         raise SwegymError(f"the verifier returned {len(scores)} scores for {len(rollouts)} rollouts")
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_name(out.name + ".part")
-    with tmp.open("w", encoding="utf-8") as fh:
+    with atomic_output(out) as fh:
         for r, score in zip(rollouts, scores):
             fh.write(json.dumps({
                 "row": r.row, "instance_id": r.traj.instance_id, "sample_index": r.sample_index,
                 "run_id": r.traj.run_id, "score": float(score), "verifier": verifier_label, "template": template,
                 "resolved": r.traj.resolved,
             }) + "\n")
-    tmp.replace(out)
     return out, len(rollouts)
 
 

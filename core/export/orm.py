@@ -22,8 +22,8 @@ from tqdm import tqdm
 
 from .. import prompts
 from ..errors import DataError, SwegymError
-from ..types import Task, Trajectory
 from ..files import atomic_output
+from ..types import Task, Trajectory
 from .inputs import read_trajectories
 from .sft import ExportStats, openhands_text_messages
 from .tokens import make_counter

@@ -20,9 +20,9 @@ from typing import Any, Iterable, Iterator
 from tqdm import tqdm
 
 from ..errors import DataError, SwegymError
+from ..files import atomic_output
 from ..formats.fncall import clean_nulls, messages_to_text
 from ..types import Trajectory
-from ..files import atomic_output
 from .inputs import read_trajectories
 from .tokens import make_counter
 

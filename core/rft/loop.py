@@ -30,10 +30,6 @@ def _stderr(message: str) -> None:
     print(f"[rft] {message}", file=sys.stderr, flush=True)
 
 
-def _write_json(path: Path, data: dict[str, Any]) -> None:
-    write_json_atomic(path, data)
-
-
 class RFTLoop:
     """Runs an :class:`RFTConfig` over ``tasks``. Stages are methods so each can be reused alone."""
 
@@ -162,7 +158,7 @@ class RFTLoop:
                              log=lambda m: self.log("  " + m)):
                 summary = go()
         seconds = round(time.perf_counter() - t0, 2)
-        _write_json(marker, {"seconds": seconds, "policy": policy, "model": info["model"]})
+        write_json_atomic(marker, {"seconds": seconds, "policy": policy, "model": info["model"]})
         self.log(f"  evaluate: {summary['resolved']}/{summary['rollouts']} resolved "
                  f"(rate {summary['resolve_rate']:.1%}, infrastructure errors {summary['infrastructure_errors']})")
         return info | summary | {"seconds": seconds}
@@ -190,7 +186,7 @@ class RFTLoop:
         stats["pool"] = pool
         stats["format"] = self.config.format
         stats["seconds"] = round(time.perf_counter() - t0, 2)
-        _write_json(marker, stats)
+        write_json_atomic(marker, stats)
         self.log(f"  export: {stats['written']} resolved sample(s) from {stats['tasks']} task(s) in "
                  f"{len(pool)} run(s) → {sft}")
         return stats
@@ -220,7 +216,7 @@ class RFTLoop:
             self.log(f"  train: skipped: {skip_reason}")
             result: dict[str, Any] = {"training": "skipped", "reason": skip_reason, "checkpoint": None}
             if samples == 0:
-                _write_json(marker, result)  # deterministic given the pool: remember it
+                write_json_atomic(marker, result)  # deterministic given the pool: remember it
             return result
         t0 = time.perf_counter()
         if final.is_dir():  # a crash after the rename but before train.json
@@ -237,7 +233,7 @@ class RFTLoop:
                 checkpoint = out
         result = {"training": "done", "checkpoint": str(checkpoint), "trained_from": start, "samples": samples,
                   "seconds": round(time.perf_counter() - t0, 2)}
-        _write_json(marker, result)
+        write_json_atomic(marker, result)
         self.log(f"  train: checkpoint {checkpoint}; the next iteration samples with it")
         return result
 
