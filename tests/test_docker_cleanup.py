@@ -15,8 +15,11 @@ pytestmark = pytest.mark.docker
 ROOT = Path(__file__).resolve().parents[1]
 SWEGYM = str(Path(sys.executable).with_name("swegym"))
 
+# The child gets Ctrl-C as a terminal would deliver it, even when the test run itself was started
+# in the background by a shell that ignores SIGINT (an ignored signal is inherited by every child).
 CHILD = """
-import sys, time, swegym
+import signal, sys, time, swegym
+signal.signal(signal.SIGINT, signal.default_int_handler)
 task = [t for t in swegym.load_tasks("demo") if t.instance_id == "swegym-demo__calc-1"][0]
 rt = swegym.create("runtime", "docker", run_id=sys.argv[1])
 sb = rt.open(task)
