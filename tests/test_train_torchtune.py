@@ -59,17 +59,21 @@ def test_full_finetune_loss_falls_and_output_loads(tiny_qwen2, sft_file, tmp_pat
     assert _generate(out) > 0
 
 
-def test_lora_adapter_merges_into_the_saved_model(tiny_llama, sft_file, tmp_path):
+@pytest.mark.parametrize("arch", ["llama", "qwen2"])
+def test_lora_adapter_merges_into_the_saved_model(arch, request, sft_file, tmp_path):
+    """The PEFT adapter reproduces the merged weights: Llama's q/k rows permuted back from
+    torchtune's interleaved RoPE, Qwen2's (rotate-half in torchtune too) left as they are."""
     from safetensors.torch import load_file
 
     import swegym
 
+    tiny = request.getfixturevalue(f"tiny_{arch}")
     out = swegym.create("trainer", "torchtune-lora", lora_rank=4, lora_alpha=8).train(
-        tiny_llama, sft_file, tmp_path / "lora", {"max_steps": 3, "lr": 1e-2, "max_seq_len": 256, "progress": False})
+        tiny, sft_file, tmp_path / "lora", {"max_steps": 3, "lr": 1e-2, "max_seq_len": 256, "progress": False})
     cfg = json.loads((out / "adapter" / "adapter_config.json").read_text())
     assert cfg["peft_type"] == "LORA" and cfg["r"] == 4 and "o_proj" in cfg["target_modules"]
     adapter = load_file(out / "adapter" / "adapter_model.safetensors")
-    base = load_file(tiny_llama / "model.safetensors")
+    base = load_file(tiny / "model.safetensors")
     merged = load_file(out / "model.safetensors")
     scale = cfg["lora_alpha"] / cfg["r"]
     for name in ("model.layers.0.self_attn.q_proj", "model.layers.1.self_attn.k_proj", "model.layers.0.mlp.up_proj"):

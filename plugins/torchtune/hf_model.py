@@ -4,6 +4,13 @@ Why: the paper trains Qwen2.5 (and Llama-family) models stored in HF layout, and
 an HF directory that ``transformers`` and vLLM load. torchtune supplies the component builders and
 key converters; this module maps an HF ``config.json`` onto builder arguments and writes the
 output (weights, config, tokenizer, generation config; for LoRA also a PEFT-layout adapter).
+
+Only torchtune's public API is used (the builders and converters each model package exports).
+Its ``FullModelHFCheckpointer`` is not: in 0.6.1 it writes into ``epoch_N/`` subfolders under its
+own file names (we write a plain HF directory that ``transformers`` and vLLM load as is), and it
+converts every adapter with ``tune_to_peft_adapter_weights``, which permutes q/k ``lora_B`` rows for
+Llama's interleaved RoPE also for Qwen2, which has none, corrupting Qwen2 adapters. The converters it
+calls for the base weights are the ones used here.
 """
 from __future__ import annotations
 
@@ -99,11 +106,11 @@ def build_model(spec: ModelSpec, max_seq_len: int, lora: dict[str, Any] | None =
 
     args = spec.builder_args(max_seq_len)
     if spec.family == "qwen2":
-        from torchtune.models.qwen2._component_builders import lora_qwen2 as lora_fn, qwen2 as full_fn
+        from torchtune.models.qwen2 import lora_qwen2 as lora_fn, qwen2 as full_fn
     elif spec.family == "llama3_2":
-        from torchtune.models.llama3_2._component_builders import lora_llama3_2 as lora_fn, llama3_2 as full_fn
+        from torchtune.models.llama3_2 import lora_llama3_2 as lora_fn, llama3_2 as full_fn
     else:
-        from torchtune.models.llama3._component_builders import lora_llama3 as lora_fn, llama3 as full_fn
+        from torchtune.models.llama3 import lora_llama3 as lora_fn, llama3 as full_fn
     if lora is None:
         model = full_fn(**args)
     else:
@@ -139,7 +146,7 @@ def hf_to_tune(spec: ModelSpec, sd: dict[str, Any]) -> dict[str, Any]:
     if spec.tied:
         sd = {k: v for k, v in sd.items() if k != "lm_head.weight"}
     if spec.family == "qwen2":
-        from torchtune.models.qwen2._convert_weights import qwen2_hf_to_tune
+        from torchtune.models.qwen2 import qwen2_hf_to_tune
 
         return qwen2_hf_to_tune(sd, spec.num_heads, spec.num_kv_heads, spec.dim, spec.head_dim, spec.tied)
     from torchtune.models.convert_weights import hf_to_tune as llama_hf_to_tune
@@ -150,7 +157,7 @@ def hf_to_tune(spec: ModelSpec, sd: dict[str, Any]) -> dict[str, Any]:
 def tune_to_hf(spec: ModelSpec, sd: dict[str, Any]) -> dict[str, Any]:
     """torchtune keys → HF keys (inverse of :func:`hf_to_tune`)."""
     if spec.family == "qwen2":
-        from torchtune.models.qwen2._convert_weights import qwen2_tune_to_hf
+        from torchtune.models.qwen2 import qwen2_tune_to_hf
 
         return qwen2_tune_to_hf(sd, spec.num_heads, spec.num_kv_heads, spec.dim, spec.head_dim, spec.tied)
     from torchtune.models.convert_weights import tune_to_hf as llama_tune_to_hf
@@ -169,16 +176,21 @@ def adapter_to_peft(spec: ModelSpec, adapter: dict[str, Any]) -> dict[str, Any]:
 
     if spec.family != "qwen2":
         return tune_to_peft_adapter_weights(adapter, spec.num_heads, spec.num_kv_heads, spec.dim, spec.head_dim)
-    from torchtune.models.qwen2._convert_weights import _FROM_HF
-    from torchtune.models.convert_weights import get_mapped_key
+    from torchtune.models.qwen2 import qwen2_tune_to_hf
 
-    mapping = {}
-    for hf_key, tune_key in _FROM_HF.items():
-        if tune_key is None or not tune_key.endswith(".weight"):
-            continue
-        for tk, pk in (("lora_a", "lora_A"), ("lora_b", "lora_B")):
-            mapping[tune_key.replace(".weight", f".{tk}.weight")] = hf_key.replace(".weight", f".{pk}.weight")
-    return {"base_model.model." + get_mapped_key(k, mapping): v for k, v in adapter.items()}
+    out = {}
+    for key, value in adapter.items():
+        # The public converter names the base weight (layers.0.attn.q_proj.weight ->
+        # model.layers.0.self_attn.q_proj.weight); PEFT appends lora_A / lora_B to it.
+        for tune_part, peft_part in ((".lora_a.weight", ".lora_A.weight"), (".lora_b.weight", ".lora_B.weight")):
+            if key.endswith(tune_part):
+                base = key[: -len(tune_part)] + ".weight"
+                (hf_key,) = qwen2_tune_to_hf({base: value}, spec.num_heads, spec.num_kv_heads, spec.dim, spec.head_dim)
+                out["base_model.model." + hf_key[: -len(".weight")] + peft_part] = value
+                break
+        else:
+            raise SwegymError(f"unexpected LoRA weight {key!r}; only lora_a/lora_b adapters are supported")
+    return out
 
 
 def peft_adapter_config(lora: dict[str, Any], base_model: str) -> dict[str, Any]:
