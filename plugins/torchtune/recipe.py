@@ -190,7 +190,12 @@ def run(model_dir: str | Path, data: str | Path, output_dir: str | Path, cfg: Tr
                 n_labels = dist.all_sum(float(sum(sum(1 for x in p.labels if x != -100) for b in group for p in b)))
                 loss_sum, n_tok = 0.0, 0
                 for batch in group:
-                    pad_to = cfg.max_seq_len if dist.world > 1 else None  # equal shapes across ranks
+                    # Equal shapes across ranks. On a GPU also one shape per run: torchtune compiles
+                    # flex attention (used for the packed block mask) per row length, and after
+                    # dynamo's recompile limit (8) falls back to an unfused kernel that materialises
+                    # every score (benchmarks/gpu_check.py on an H200: ~470 tokens/s for 135M params).
+                    # Packed rows are ~99 % full, so padding them to max_seq_len costs little.
+                    pad_to = cfg.max_seq_len if dist.world > 1 or (on_gpu and cfg.packing) else None
                     b = collate(batch, pad_id, pad_to=pad_to)
                     logits = model(b["tokens"].to(dist.device), mask=b["mask"].to(dist.device) if hasattr(b["mask"], "to") else b["mask"],
                                    input_pos=b["input_pos"].to(dist.device))
