@@ -226,7 +226,9 @@ def test_verifier_trained_by_the_lora_trainer_separates_held_out_rollouts(tiny_l
     print(f"seed {ORM_SEED} threads {ORM_THREADS}: AUC before {before:.3f} after {after:.3f}; "
           f"loss {losses[0]:.2f} -> {losses[-1]:.2f}; {cpu:.1f} CPU s")
     assert after > 0.9, (before, after)
-    assert losses[-1] < losses[0] / 4 and max(losses[len(losses) // 2:]) < losses[0] / 2, losses  # a stable run
+    # A stable run: the loss never climbs far above its best so far (stable runs: at most +7 %;
+    # the chaotic lr=1e-2 runs climbed 1.6-2.6x).
+    assert losses[-1] < losses[0] / 4 and max(x / min(losses[:i]) for i, x in enumerate(losses) if i) < 1.25, losses
     assert cpu < 90
 
 
