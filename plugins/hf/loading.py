@@ -69,6 +69,30 @@ def default_gguf() -> Path:
                       f"or pass model=<HF directory, hub name org/name, or .gguf file>")
 
 
+def resolve_source(model: str | os.PathLike[str] | None) -> Path:
+    """The local path to load: a HF directory (with config.json) or a .gguf file.
+
+    ``model`` may be a local path or a hub name ``org/name[@revision]``; a hub name resolves
+    through huggingface_hub (its cache, also offline; a download when the hub is reachable).
+    """
+    if model is None or str(model) == "":
+        return default_gguf()
+    from swegym.hub import resolve_model
+
+    path = resolve_model(model, what="hf policy")
+    if path.is_file() and path.suffix.lower() == ".gguf":
+        return path.resolve()
+    if path.is_dir() and (path / "config.json").is_file():
+        return path.resolve()
+    if path.is_dir():
+        ggufs = sorted(path.glob("*.gguf"))
+        if len(ggufs) == 1:
+            return ggufs[0].resolve()
+    raise SwegymError(f"hf policy: model={str(model)!r} ({path}) is neither a HF model directory (with config.json) "
+                      f"nor a .gguf file (nor a folder with exactly one); leave model unset for the bundled "
+                      f"SmolLM2-135M-Instruct GGUF")
+
+
 def converted_dir(gguf: Path) -> Path:
     st = gguf.stat()
     key = hashlib.sha256(f"{gguf.resolve()}\0{st.st_size}\0{st.st_mtime_ns}".encode()).hexdigest()[:12]
@@ -137,7 +161,7 @@ def load(model: str | os.PathLike[str] | None, device: str | None = "cpu", dtype
         import transformers  # noqa: F401
     except ImportError as exc:
         raise SwegymError(f"the hf policy needs torch and transformers ({exc}); "
-                          f"install them with `pip install 'swegym[local-model]'`") from None
+                          f"install them with `pip install 'swegym[hf]'`") from None
     dev = pick_device(device)
     key = (str(source), dev, str(dtype or "auto"))
     with _load_lock:
