@@ -135,8 +135,11 @@ def test_chat_template_override(tiny_model):
 
 
 def test_bad_model_paths_are_clear_errors(tmp_path, tiny_model):
-    with pytest.raises(swegym.SwegymError, match="neither a local HF model directory"):
+    with pytest.raises(swegym.SwegymError, match="neither an existing file or folder nor a hub name"):
         swegym.create("policy", "hf", model=str(tmp_path / "nope"))
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(swegym.SwegymError, match="neither a HF model directory"):
+        swegym.create("policy", "hf", model=str(tmp_path / "empty"))
     with pytest.raises(swegym.SwegymError, match="no chat template"):
         folder = tmp_path / "notemplate"
         folder.mkdir()
