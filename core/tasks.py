@@ -122,8 +122,8 @@ def iter_raw_rows(dataset: str, split: str | None = None) -> tuple[str, Iterable
         return dataset, rows_from_hub(dataset, split)
     named = ", ".join(registry.names("dataset")) or "none"
     raise DataError(
-        f"no such file or dataset: {dataset!r}. Pass a .json/.jsonl/.parquet path, a Hugging Face name "
-        f"such as {KNOWN_HUB_DATASETS[0]!r}, or a named set ({named})."
+        f"no such file or dataset: {dataset!r}. Pass a .json/.jsonl/.parquet path, a dataset folder, "
+        f"a Hugging Face name such as {KNOWN_HUB_DATASETS[0]!r}, or a named set ({named})."
     )
 
 

@@ -58,7 +58,7 @@ def test_constraints_pin_every_requirement_exactly_on_cpu_torch():
     for req in freeze_constraints.project_requirements(ROOT / "pyproject.toml"):
         name = canonicalize_name(req.name)
         assert name in pins, f"{req} (pyproject.toml) is not pinned in constraints.txt"
-        assert req.specifier.contains(pins[name], prereleases=True), f"constraints.txt pins {name}=={pins[name]}: outside {req}"
+        assert req.specifier.contains(pins[name], prereleases=True), f"{name}=={pins[name]} is outside {req}"
     assert not [n for n in pins if freeze_constraints.FORBIDDEN.match(n)], "a CUDA stack crept into constraints.txt"
     assert pins["torch"] == Version(pins["torch"]).public, "a local label (+cpu) would not match PyPI's torch"
     assert not pins["litellm"].startswith("1.107"), "litellm 1.107.x was compromised"
@@ -67,7 +67,8 @@ def test_constraints_pin_every_requirement_exactly_on_cpu_torch():
 
 def test_extras_install_what_their_plugins_import():
     def names(*extras: str) -> dict[str, Requirement]:
-        return {canonicalize_name(r.name): r for r in freeze_constraints.project_requirements(ROOT / "pyproject.toml", extras)}
+        reqs = freeze_constraints.project_requirements(ROOT / "pyproject.toml", extras)
+        return {canonicalize_name(r.name): r for r in reqs}
 
     assert {"torch", "transformers", "gguf", "accelerate", "huggingface-hub"} <= set(names("hf"))
     assert {"datasets", "pyarrow", "huggingface-hub"} <= set(names("datasets"))

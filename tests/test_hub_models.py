@@ -83,7 +83,8 @@ def test_hf_policy_loads_a_hub_name_from_the_cache(offline_hub):
 
     policy = swegym.create("policy", "hf", model=REPO, max_tokens=3)
     try:
-        assert policy._loaded.source == str(offline_hub / "hub" / f"models--{REPO.replace('/', '--')}" / "snapshots" / COMMIT)
+        snapshot = offline_hub / "hub" / f"models--{REPO.replace('/', '--')}" / "snapshots" / COMMIT
+        assert policy._loaded.source == str(snapshot)
         reply = policy.complete([{"role": "user", "content": "Say hi."}])
         assert reply.usage.completion_tokens == 3
     finally:
@@ -107,5 +108,6 @@ def test_train_cli_accepts_a_hub_name(offline_hub, tmp_path):
     assert res.exit_code == 0, res.output
     assert json.loads(res.output.strip().splitlines()[-1])["steps"] == 1
     assert (tmp_path / "out" / "adapter" / "adapter_model.safetensors").is_file()
-    bad = CliRunner().invoke(cli, ["train", "--model", "nobody/nothing", "--data", str(data), "-o", str(tmp_path / "x")])
+    bad = CliRunner().invoke(cli, ["train", "--model", "nobody/nothing", "--data", str(data),
+                                   "-o", str(tmp_path / "x")])
     assert bad.exit_code == 2 and "swegym train --model: HF_HUB_OFFLINE=1 is set" in bad.output, bad.output

