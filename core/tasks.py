@@ -1,4 +1,6 @@
-"""Loading SWE-Gym / SWE-bench tasks from files, Hugging Face names or named sets (``demo``).
+"""Loading SWE-Gym / SWE-bench tasks from files, folders, Hugging Face names or named sets (``demo``).
+
+Hub names and dataset folders go through ``datasets`` (see :mod:`swegym.hub`).
 
 Every row is validated; a malformed row raises :class:`DataError` naming file, row and field.
 Nothing is dropped silently.
@@ -6,19 +8,17 @@ Nothing is dropped silently.
 from __future__ import annotations
 
 import json
-import os
-import socket
 from pathlib import Path
 from typing import Any, Iterable, Iterator, Sequence
 
 from .errors import DataError
+from .hub import looks_like_repo_id, rows_from_folder, rows_from_hub
 from .jsonl import iter_jsonl
 from .types import TASK_FIELDS, Task
 
 REQUIRED = ("instance_id", "repo", "base_commit")
 TEXT_FIELDS = ("problem_statement", "hints_text", "patch", "test_patch", "version", "created_at")
 TEST_LIST_FIELDS = ("FAIL_TO_PASS", "PASS_TO_PASS")
-HUB_HOST = ("huggingface.co", 443)
 KNOWN_HUB_DATASETS = (
     "SWE-Gym/SWE-Gym",
     "SWE-Gym/SWE-Gym-Lite",
@@ -101,43 +101,8 @@ def _rows_from_file(path: Path) -> Iterator[tuple[int, Any]]:
         raise DataError("unsupported task file type; use .json, .jsonl or .parquet", path=str(path))
 
 
-def _hub_reachable(timeout: float = 3.0) -> bool:
-    if os.environ.get("HF_HUB_OFFLINE") in ("1", "true", "True") or os.environ.get("HF_DATASETS_OFFLINE") == "1":
-        return False
-    try:
-        with socket.create_connection(HUB_HOST, timeout=timeout):
-            return True
-    except OSError:
-        return False
-
-
-def _rows_from_hub(name: str, split: str | None) -> Iterator[tuple[int, Any]]:
-    """Load a Hugging Face dataset; offline, fail fast with a way out."""
-    how_to = (
-        f"To work offline, download the dataset elsewhere and pass the local file: "
-        f"`swegym tasks -d path/to/{name.split('/')[-1]}.jsonl` (.json, .jsonl and .parquet work)."
-    )
-    if not _hub_cache_has(name) and not _hub_reachable():
-        raise DataError(f"the Hugging Face hub is unreachable and {name!r} is not in the local cache. {how_to}")
-    try:
-        import datasets as hf_datasets
-    except ImportError:
-        raise DataError(f"loading the hub dataset {name!r} needs `datasets`: pip install 'swegym[hf]'. {how_to}") from None
-
-    try:
-        ds = hf_datasets.load_dataset(name, split=split or "train")
-    except Exception as exc:
-        raise DataError(f"could not load hub dataset {name!r} (split {split or 'train'!r}): {exc}. {how_to}") from None
-    yield from enumerate(ds, start=1)
-
-
-def _hub_cache_has(name: str) -> bool:
-    home = Path(os.environ.get("HF_DATASETS_CACHE") or Path(os.environ.get("HF_HOME", Path.home() / ".cache" / "huggingface")) / "datasets")
-    return home.exists() and any(home.glob(name.replace("/", "___") + "*"))
-
-
 def _looks_like_hub_name(dataset: str) -> bool:
-    return dataset.count("/") == 1 and not Path(dataset).suffix and not Path(dataset).exists()
+    return looks_like_repo_id(dataset)
 
 
 def iter_raw_rows(dataset: str, split: str | None = None) -> tuple[str, Iterable[tuple[int, Any]]]:
@@ -150,15 +115,15 @@ def iter_raw_rows(dataset: str, split: str | None = None) -> tuple[str, Iterable
         return f"dataset {dataset!r}", enumerate(factory(), start=1)
     path = Path(dataset).expanduser()
     if path.exists():
-        if path.is_dir():
-            raise DataError("is a directory; pass a .json, .jsonl or .parquet file", path=str(path))
+        if path.is_dir():  # save_to_disk output, or a folder of parquet/jsonl shards (a hub snapshot)
+            return str(path), rows_from_folder(path, split)
         return str(path), _rows_from_file(path)
     if _looks_like_hub_name(dataset):
-        return dataset, _rows_from_hub(dataset, split)
+        return dataset, rows_from_hub(dataset, split)
     named = ", ".join(registry.names("dataset")) or "none"
     raise DataError(
-        f"no such file or dataset: {dataset!r}. Pass a .json/.jsonl/.parquet path, a Hugging Face name "
-        f"such as {KNOWN_HUB_DATASETS[0]!r}, or a named set ({named})."
+        f"no such file or dataset: {dataset!r}. Pass a .json/.jsonl/.parquet path, a dataset folder, "
+        f"a Hugging Face name such as {KNOWN_HUB_DATASETS[0]!r}, or a named set ({named})."
     )
 
 

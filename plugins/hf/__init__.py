@@ -1,4 +1,4 @@
-"""swegym plugin: hf — an in-process transformers model (local HF directory or GGUF file) as a Policy.
+"""swegym plugin: hf — an in-process transformers model (HF directory, hub name org/name, or GGUF file) as a Policy.
 
 For offline use, the demo and tests. torch/transformers are imported only when a policy is created.
 """
@@ -10,7 +10,7 @@ from swegym import hookimpl
 
 
 def create_policy(**options: Any):
-    """Local transformers chat model (HF directory or .gguf; default SmolLM2-135M-Instruct)."""
+    """Local transformers chat model (HF directory, hub org/name or .gguf; default SmolLM2-135M-Instruct)."""
     from .policy import HFPolicy
 
     return HFPolicy(**options)
@@ -18,4 +18,4 @@ def create_policy(**options: Any):
 
 @hookimpl
 def register_policies(register):
-    register("hf", create_policy, description="In-process transformers model: HF directory or GGUF file (CPU ok).")
+    register("hf", create_policy, description="In-process transformers model: HF directory, hub org/name or GGUF file (CPU ok).")

