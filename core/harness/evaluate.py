@@ -116,6 +116,7 @@ def _run_once(task: Task, patch: str | None, runtime: Runtime, spec: EvalSpec, t
         res = step.run(spec.test_command, timeout)
         test_time = res.duration_s or (time.perf_counter() - t0)
         step.note(">>>>> End Test Output")
+        step.note(f">>>>> Test Exit Code: {res.exit_code}")  # after the end marker, as SWE-bench 5 writes it
         if res.timed_out:
             step.note(f">>>>> Tests Timed Out after {timeout:g}s")
             return EvalResult(**base, status="test_timeout", log=step.log, test_duration_s=test_time,
