@@ -129,7 +129,9 @@ def _run_once(task: Task, patch: str | None, runtime: Runtime, spec: EvalSpec, t
             raise InfrastructureError(
                 f"test command was killed (exit {res.exit_code}, SIGKILL without a timeout: out of memory?)",
                 cause=f"killed: exit {res.exit_code} (likely OOM)")
-        status_map = get_parser(task.repo, spec.parser)(res.output.replace("\r\n", "\n"))
+        parse = get_parser(task.repo, spec.parser)
+        # As SWE-bench's get_logs_eval: the test section, else (nothing parsed there) the whole log.
+        status_map = parse(res.output.replace("\r\n", "\n")) or parse(step.log.replace("\r\n", "\n"))
         g = grade(status_map, task.FAIL_TO_PASS, task.PASS_TO_PASS, exit_code=res.exit_code)
         details: dict[str, Any] = {"tests_status": g.to_dict(), "test_exit_code": res.exit_code,
                                    "test_command": spec.test_command,
