@@ -115,3 +115,11 @@ def test_dataset_short_names(tmp_path, monkeypatch):
     label, _ = iter_raw_rows("gym-lite")
     assert label == "SWE-Gym/SWE-Gym-Lite"
     assert iter_raw_rows("demo")[0] == "dataset 'demo'"
+
+
+def test_patch_with_undecodable_bytes_still_writes_valid_jsonl(tmp_path):
+    patch = b"diff --git a/x b/x\n+caf\xe9\n".decode("utf-8", "surrogateescape")
+    PredictionsWriter(tmp_path, "m").add(_row("a__b-1", 0, patch))
+    raw = (tmp_path / "preds.jsonl").read_bytes()
+    raw.decode("utf-8")  # valid UTF-8 on disk
+    assert json.loads(raw)["model_patch"] == patch

@@ -44,7 +44,9 @@ def model_label(config: dict[str, Any] | None) -> str:
 
 
 def _line(row: dict[str, str]) -> str:
-    return json.dumps(row, ensure_ascii=False) + "\n"
+    # ASCII escapes, as json.dumps does for SWE-bench: a patch holding undecodable bytes (lone
+    # surrogates) still makes a valid UTF-8 file.
+    return json.dumps(row) + "\n"
 
 
 def _key(row: dict[str, Any]) -> tuple[str, int]:
