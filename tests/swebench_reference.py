@@ -92,8 +92,8 @@ class Reference:
     resolution: str  # RESOLVED_FULL / RESOLVED_PARTIAL / RESOLVED_NO
 
 
-def reference(repo: str, log: str, fail_to_pass: list[str], pass_to_pass: list[str], *, full_log: bool,
-              instance_id: str = "x__y-1") -> Reference:
+def reference_reading(repo: str, log: str, *, full_log: bool, instance_id: str = "x__y-1") -> tuple[dict[str, str], bool]:
+    """swebench's status map of ``log`` (all statuses it stores) and whether the log grades at all."""
     from swebench.harness import grading
     from swebench.harness.log_parsers import PARSER_REGISTRY
     from swebench.types import TestSpec
@@ -101,25 +101,34 @@ def reference(repo: str, log: str, fail_to_pass: list[str], pass_to_pass: list[s
     name = reference_parser_name(repo)
     assert name is not None, f"no swebench parser for {repo}"
     parse = _parser(name)
-    if full_log:
-        key = f"swegym_reference_{name}"
-        PARSER_REGISTRY[key] = parse
+    if not full_log:
+        return parse(log, None), True
+    key = f"swegym_reference_{name}"
+    PARSER_REGISTRY[key] = parse
+    try:
+        spec = TestSpec(instance_id=instance_id, image="", eval_script_list=[], repo=repo, version="",
+                        FAIL_TO_PASS=[], PASS_TO_PASS=[], log_parser=key, eval_type="pass_and_fail")
+        with tempfile.NamedTemporaryFile("w", suffix=".txt", encoding="utf-8", delete=False) as fh:
+            fh.write(log)
         try:
-            spec = TestSpec(instance_id=instance_id, image="", eval_script_list=[], repo=repo, version="",
-                            FAIL_TO_PASS=fail_to_pass, PASS_TO_PASS=pass_to_pass, log_parser=key,
-                            eval_type="pass_and_fail")
-            with tempfile.NamedTemporaryFile("w", suffix=".txt", encoding="utf-8", delete=False) as fh:
-                fh.write(log)
-            try:
-                raw, found = grading.get_logs_eval(spec, fh.name)
-            finally:
-                os.unlink(fh.name)
+            return grading.get_logs_eval(spec, fh.name)
         finally:
-            PARSER_REGISTRY.pop(key, None)
-    else:
-        raw, found = parse(log, None), True
-    lists = {"FAIL_TO_PASS": fail_to_pass, "PASS_TO_PASS": pass_to_pass}
-    report = grading.get_eval_tests_report(raw, lists)
+            os.unlink(fh.name)
+    finally:
+        PARSER_REGISTRY.pop(key, None)
+
+
+def reference_grade(raw: dict[str, str], found: bool, fail_to_pass: list[str], pass_to_pass: list[str]) -> Reference:
+    """swebench's get_eval_tests_report + get_resolution_status on a reading (as get_eval_report does)."""
+    from swebench.harness import grading
+
+    report = grading.get_eval_tests_report(raw, {"FAIL_TO_PASS": fail_to_pass, "PASS_TO_PASS": pass_to_pass})
     resolution = grading.get_resolution_status(report) if found else "RESOLVED_NO"
     return Reference(found, {k: v for k, v in raw.items() if v in _STATUSES},
                      {k: report[k] for k in ("FAIL_TO_PASS", "PASS_TO_PASS")}, resolution)
+
+
+def reference(repo: str, log: str, fail_to_pass: list[str], pass_to_pass: list[str], *, full_log: bool,
+              instance_id: str = "x__y-1") -> Reference:
+    raw, found = reference_reading(repo, log, full_log=full_log, instance_id=instance_id)
+    return reference_grade(raw, found, fail_to_pass, pass_to_pass)

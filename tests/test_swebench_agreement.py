@@ -20,7 +20,8 @@ from pathlib import Path
 
 import pytest
 
-from swebench_reference import NO_REFERENCE_PARSER, SWEGYM_REPOS, Reference, reference, require_swebench
+from swebench_reference import (NO_REFERENCE_PARSER, SWEGYM_REPOS, reference, reference_grade, reference_reading,
+                                require_swebench)
 from swegym.harness import grade
 from swegym.harness.grading import Grade
 from swegym.harness.logs import END_TEST_OUTPUT, START_TEST_OUTPUT, read_log
@@ -51,7 +52,7 @@ def wrap_as_eval_log(output: str, exit_code: int) -> str:
             f"{START_TEST_OUTPUT}\n+ pytest -rA\n{output}\n{END_TEST_OUTPUT}\n>>>>> Test Exit Code: {exit_code}\n")
 
 
-def candidate_lists(names: list[str], status_map: dict[str, str]) -> list[tuple[list[str], list[str]]]:
+def candidate_lists(names: list[str], status_map: dict[str, str], singles: int = 150) -> list[tuple[list[str], list[str]]]:
     """Pairs of (FAIL_TO_PASS, PASS_TO_PASS) that exercise every grading rule on this log's tests."""
     names = sorted(names)
     passing = [n for n in names if status_map.get(n) in ("PASSED", "XFAIL")]
@@ -60,55 +61,56 @@ def candidate_lists(names: list[str], status_map: dict[str, str]) -> list[tuple[
     pairs = [(names, []), (passing, []), (passing, other), (other, passing), (passing[:1], names),
              (passing[:1] + ["tests/not_in_the_log.py::test_missing"], passing[1:]), (truncated, passing),
              (passing, truncated), ([], names), ([], [])]
-    pairs += [([n], []) for n in names[:150]] + [(passing[:1], [n]) for n in names[:150]]
+    pairs += [([n], []) for n in names[:singles]] + [(passing[:1], [n]) for n in names[:singles]]
     return pairs
 
 
-def _ours(repo: str, log: str, f2p: list[str], p2p: list[str], full_log: bool) -> tuple[dict[str, str] | None, Grade]:
+def _our_reading(repo: str, log: str, full_log: bool) -> tuple[dict[str, str] | None, int | None]:
     if full_log:
         reading = read_log(repo, log)
-        if reading.status_map is None:
-            return None, grade({}, f2p, p2p, exit_code=reading.exit_code)
-        return reading.status_map, grade(reading.status_map, f2p, p2p, exit_code=reading.exit_code)
-    status_map = get_parser(repo)(log.replace("\r\n", "\n"))
-    return status_map, grade(status_map, f2p, p2p)
+        return reading.status_map, reading.exit_code
+    return get_parser(repo)(log.replace("\r\n", "\n")), None
+
+
+def _ours(repo: str, log: str, f2p: list[str], p2p: list[str], full_log: bool) -> tuple[dict[str, str] | None, Grade]:
+    status_map, exit_code = _our_reading(repo, log, full_log)
+    return status_map, grade(status_map or {}, f2p, p2p, exit_code=exit_code)
 
 
 def disagreements(repo: str, log: str, lists: list[tuple[list[str], list[str]]], *, full_log: bool) -> list[str]:
     """Every way swegym's reading of ``log`` differs from swebench's (empty: they agree)."""
     problems: list[str] = []
-    checked_map = False
+    ours_map, exit_code = _our_reading(repo, log, full_log)
+    raw, found = reference_reading(repo, log, full_log=full_log)
+    first = reference_grade(raw, found, [], [])
+    trusted = grade(ours_map or {}, [], [], exit_code=exit_code).trusted
+    # (an empty reading meets swebench's one extra rule, "did the suite run at all", read from JS runners' summaries)
+    if ours_map != {} and found != (ours_map is not None and trusted):
+        problems.append(f"{repo}: swebench found={found}, swegym read {ours_map is not None} (trusted {trusted})")
+    if found and ours_map != first.status_map:
+        diff = {k: (ours_map.get(k), first.status_map.get(k)) for k in set(ours_map) | set(first.status_map)
+                if ours_map.get(k) != first.status_map.get(k)}
+        problems.append(f"{repo}: per-test statuses differ (swegym, swebench): {dict(list(diff.items())[:8])}")
     for f2p, p2p in lists:
-        ours_map, ours = _ours(repo, log, f2p, p2p, full_log)
-        ref: Reference = reference(repo, log, f2p, p2p, full_log=full_log)
+        ours = grade(ours_map or {}, f2p, p2p, exit_code=exit_code)
+        if ours_map is None:
+            ours.trusted, ours.resolution = False, "NO"
+        ref = reference_grade(raw, found, f2p, p2p)
         where = f"{repo} F2P={f2p[:3]}{'…' if len(f2p) > 3 else ''} P2P={p2p[:3]}{'…' if len(p2p) > 3 else ''}"
-        if not checked_map:
-            checked_map = True
-            ours_found = ours_map is not None and ours.trusted
-            # (an empty reading is swebench's only extra rule: "did the suite run at all", from JS runners' summaries)
-            if ours_map != {} and ref.found != ours_found:
-                problems.append(f"{repo}: swebench found={ref.found}, swegym read {ours_map is not None} "
-                                f"(trusted {ours.trusted})")
-            if ref.found and ours_map != ref.status_map:
-                diff = {k: (ours_map.get(k), ref.status_map.get(k)) for k in set(ours_map) | set(ref.status_map)
-                        if ours_map.get(k) != ref.status_map.get(k)}
-                problems.append(f"{repo}: per-test statuses differ (swegym, swebench): {dict(list(diff.items())[:8])}")
         if not ref.found:
             if ours.resolved:
                 problems.append(f"{where}: swebench grades nothing in this log, swegym resolves it")
             continue
         ts = ref.tests_status
-        if True:
-            if (sorted(ours.f2p_success), sorted(ours.f2p_failure)) != (sorted(set(ts["FAIL_TO_PASS"]["success"])),
-                                                                        sorted(set(ts["FAIL_TO_PASS"]["failure"]))):
-                problems.append(f"{where}: FAIL_TO_PASS differs: swegym {ours.f2p_success}/{ours.f2p_failure}, "
-                                f"swebench {ts['FAIL_TO_PASS']}")
-            if (sorted(ours.p2p_success + ours.p2p_skipped), sorted(ours.p2p_failure)) != (
-                    sorted(set(ts["PASS_TO_PASS"]["success"])), sorted(set(ts["PASS_TO_PASS"]["failure"]))):
-                problems.append(f"{where}: PASS_TO_PASS differs: swegym {ours.p2p_success}+{ours.p2p_skipped}/"
-                                f"{ours.p2p_failure}, swebench {ts['PASS_TO_PASS']}")
-        expected = ref.resolution
-        got = _RESOLUTION[ours.resolution]
+        if (sorted(ours.f2p_success), sorted(ours.f2p_failure)) != (sorted(set(ts["FAIL_TO_PASS"]["success"])),
+                                                                    sorted(set(ts["FAIL_TO_PASS"]["failure"]))):
+            problems.append(f"{where}: FAIL_TO_PASS differs: swegym {ours.f2p_success}/{ours.f2p_failure}, "
+                            f"swebench {ts['FAIL_TO_PASS']}")
+        if (sorted(ours.p2p_success + ours.p2p_skipped), sorted(ours.p2p_failure)) != (
+                sorted(set(ts["PASS_TO_PASS"]["success"])), sorted(set(ts["PASS_TO_PASS"]["failure"]))):
+            problems.append(f"{where}: PASS_TO_PASS differs: swegym {ours.p2p_success}+{ours.p2p_skipped}/"
+                            f"{ours.p2p_failure}, swebench {ts['PASS_TO_PASS']}")
+        expected, got = ref.resolution, _RESOLUTION[ours.resolution]
         if got != expected and not (not ours.trusted and expected == "RESOLVED_NO"):
             problems.append(f"{where}: swegym {got}, swebench {expected}")
         if (got == "RESOLVED_FULL") != (expected == "RESOLVED_FULL"):
@@ -116,15 +118,16 @@ def disagreements(repo: str, log: str, lists: list[tuple[list[str], list[str]]],
     return problems
 
 
-def _check(repo: str, log: str, own_lists: list[tuple[list[str], list[str]]] = (), *, full_log: bool) -> None:
-    ours_map, _ = _ours(repo, log, [], [], full_log)
+def _check(repo: str, log: str, own_lists: list[tuple[list[str], list[str]]] = (), *, full_log: bool,
+           singles: int = 150) -> None:
+    ours_map, _ = _our_reading(repo, log, full_log)
     if repo in NO_REFERENCE_PARSER:  # pydantic: swegym's own parse, graded by both sides
-        lists = list(own_lists) + candidate_lists(list(ours_map or {}), ours_map or {})
+        lists = list(own_lists) + candidate_lists(list(ours_map or {}), ours_map or {}, singles)
         problems = _grading_only(repo, ours_map or {}, lists)
     else:
-        ref = reference(repo, log, [], [], full_log=full_log)
-        names = set(ours_map or {}) | set(ref.status_map)
-        lists = list(own_lists) + candidate_lists(list(names), ours_map or ref.status_map)
+        raw, _ = reference_reading(repo, log, full_log=full_log)
+        names = set(ours_map or {}) | set(raw)
+        lists = list(own_lists) + candidate_lists(list(names), ours_map or raw, singles)
         problems = disagreements(repo, log, lists, full_log=full_log)
     assert not problems, "\n".join(problems[:20])
 
@@ -202,7 +205,7 @@ def test_real_instance_logs_agree(log_path):
     text = log_path.read_text(encoding="utf-8", errors="surrogateescape")
     full = START_TEST_OUTPUT in text
     _check(row["repo"], text, [(_test_list(row.get("FAIL_TO_PASS")), _test_list(row.get("PASS_TO_PASS")))],
-           full_log=full)
+           full_log=full, singles=30)
 
 
 def _repo_of(instance_id: str) -> str:
