@@ -202,7 +202,7 @@ def test_real_instance_logs_agree(log_path):
     iid = log_path.name[: -len(".log")].rsplit(".", 1)[0]
     row = _real_rows().get(iid)
     assert row is not None, f"{log_path}: no row for {iid} in tests/data/real/**/*.jsonl"
-    text = log_path.read_text(encoding="utf-8", errors="surrogateescape")
+    text = log_path.read_text(encoding="utf-8", errors="replace")  # swebench opens logs as strict UTF-8
     full = START_TEST_OUTPUT in text
     _check(row["repo"], text, [(_test_list(row.get("FAIL_TO_PASS")), _test_list(row.get("PASS_TO_PASS")))],
            full_log=full, singles=30)
