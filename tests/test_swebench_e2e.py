@@ -68,3 +68,8 @@ def test_run_preds_go_through_eval_and_swebench_agrees(tmp_path, docker_client, 
     theirs = json.loads(Path(make_run_report(predictions, [{"instance_id": t.instance_id} for t in tasks], "e2e",
                                              client=None, report_dir="sb")).read_text())
     assert ours == theirs
+    # SWE-bench's "gold" predictions: the dataset's own patches, model "gold"
+    _swegym("eval", "-d", "demo", "--predictions", "gold", "--run_id", "g", "--instance_ids", tasks[0].instance_id,
+            "--run-dir", str(tmp_path / "gold-eval"), cwd=tmp_path)
+    gold_report = json.loads((tmp_path / "gold-eval" / "gold.g.json").read_text())
+    assert gold_report["resolved_ids"] == [tasks[0].instance_id] and gold_report["submitted_instances"] == 1
