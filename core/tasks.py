@@ -107,9 +107,12 @@ def _looks_like_hub_name(dataset: str) -> bool:
 
 def iter_raw_rows(dataset: str, split: str | None = None) -> tuple[str, Iterable[tuple[int, Any]]]:
     """Find the source of ``dataset`` and return (label for errors, numbered raw rows)."""
+    from .dataset_names import resolve_dataset_name
     from .plugins import get_registry
 
     registry = get_registry()
+    if ("dataset", dataset) not in registry.components:
+        dataset = resolve_dataset_name(dataset)  # lite, verified, gym, gym-lite → their hub names
     if ("dataset", dataset) in registry.components:
         factory = registry.get("dataset", dataset).factory
         return f"dataset {dataset!r}", enumerate(factory(), start=1)

@@ -123,6 +123,9 @@ def test_sigkill_then_resume_completes_exactly_once(tmp_path, docker_client, bas
     keys = [(r["instance_id"], r["metadata"]["sample_index"]) for r in got]
     assert len(got) == len(demo_tasks) * 2
     assert len(set(keys)) == len(keys), "duplicated rollouts"
+    for name in ("preds.jsonl", "preds.1.jsonl"):  # SWE-bench predictions: once per instance and sample
+        ids = [json.loads(line)["instance_id"] for line in (run_dir / name).read_text().splitlines()]
+        assert sorted(ids) == sorted(t.instance_id for t in demo_tasks), name
     assert labelled_containers(docker_client, run_id) == []
 
 

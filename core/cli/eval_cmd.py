@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 from typing import Any
 
 import click
@@ -9,6 +10,7 @@ import click
 from ..errors import DataError, SwegymError
 from ..tasks import load_tasks
 from .options import dataset_options
+from .swebench_flags import SwebenchFlagsCommand
 
 
 def _runtime_options(fn):
@@ -49,29 +51,51 @@ def _print_summary(summary: dict[str, int]) -> None:
         click.echo(f"{key:<{width}}  {value}")
 
 
-@click.command("eval")
+@click.command("eval", cls=SwebenchFlagsCommand)
 @dataset_options
 @click.option("--predictions", "predictions_path", required=True, type=click.Path(dir_okay=False),
-              help="SWE-bench predictions: JSON list or JSONL of {instance_id, model_patch, model_name_or_path}.")
-@click.option("--run-dir", required=True, type=click.Path(file_okay=False),
-              help="Where report.json and logs/<instance_id>/ go; re-running resumes from it.")
+              help="SWE-bench predictions: JSON list or JSONL of {instance_id, model_patch, model_name_or_path}; "
+                   "'gold' grades the dataset's own patches.")
+@click.option("--run-dir", default=None, type=click.Path(file_okay=False),
+              help="Where report.json and logs/<instance_id>/ go; re-running resumes from it. Default: runs/eval-RUN_ID.")
+@click.option("--run-id", default=None,
+              help="Names the SWE-bench report <model>.<run_id>.json (default: the run directory's name).")
+@click.option("--report-dir", default=None, type=click.Path(file_okay=False),
+              help="Folder for the SWE-bench report (default: the run directory).")
 @_runtime_options
 def eval_cmd(dataset: str, split: str | None, instance_ids: tuple[str, ...], repo: tuple[str, ...], limit: int | None,
-             predictions_path: str, run_dir: str, runtime_name: str, runtime_opts: tuple[str, ...], workers: int,
+             predictions_path: str, run_dir: str | None, run_id: str | None, report_dir: str | None,
+             runtime_name: str, runtime_opts: tuple[str, ...], workers: int,
              timeout: float, retries: int, env_spec: str | None) -> None:
-    """Grade model patches with SWE-bench semantics; write RUN_DIR/report.json and each test log.
+    """Grade model patches with SWE-bench semantics; write RUN_DIR/report.json, each test log, and
+    SWE-bench's run report <model>.<run_id>.json.
 
     Finished instances in an existing report are skipped (infrastructure errors are retried).
+    SWE-bench's flag spellings work too: --dataset_name, --predictions_path, --run_id,
+    --max_workers, --instance_ids A B ..., --report_dir. Dataset names: lite, verified, gym,
+    gym-lite, a Hugging Face name, a file, or demo.
 
     \b
     Examples:
       swegym eval -d demo --predictions preds.jsonl --run-dir runs/eval1
       swegym eval -d tasks.jsonl --predictions preds.json --run-dir runs/eval1 --workers 4
+      swegym eval --dataset_name lite --predictions_path preds.jsonl --run_id r1 --max_workers 8
       swegym eval -d demo --predictions preds.jsonl --run-dir R --runtime-opt docker_host=tcp://127.0.0.1:2375
     """
     from ..harness import evaluate_many, load_predictions, load_report
+    from ..harness.predictions import Prediction
+    from ..harness.swebench_report import write_swebench_report
 
-    predictions = load_predictions(predictions_path)
+    if run_dir is None and run_id is None:
+        raise SwegymError("pass --run-dir DIR (or --run-id ID, which writes to runs/eval-ID)")
+    run_dir = run_dir or str(Path("runs") / f"eval-{run_id}")
+    run_id = run_id or Path(run_dir).resolve().name
+    if predictions_path == "gold":
+        predictions = {t.instance_id: Prediction(t.instance_id, t.patch, "gold")
+                       for t in load_tasks(dataset, split=split, instance_ids=instance_ids or None,
+                                           repo=repo or None, limit=limit)}
+    else:
+        predictions = load_predictions(predictions_path)
     tasks = load_tasks(dataset, split=split, instance_ids=instance_ids or None, repo=repo or None, limit=None)
     by_id = {t.instance_id: t for t in tasks}
     unknown = [iid for iid in predictions if iid not in by_id and not instance_ids and not repo]
@@ -91,6 +115,9 @@ def eval_cmd(dataset: str, split: str | None, instance_ids: tuple[str, ...], rep
     report = load_report(run_dir)
     _print_summary(report["summary"])
     click.echo(f"report: {run_dir}/report.json", err=True)
+    sb_path = write_swebench_report(report_dir or run_dir, run_id, {iid: vars(p) for iid, p in predictions.items()},
+                                    [t.instance_id for t in tasks], run_dir)
+    click.echo(f"SWE-bench report: {sb_path}", err=True)
     if report["summary"].get("error"):
         click.echo(f"warning: {report['summary']['error']} instance(s) hit infrastructure errors (not counted "
                    f"against the model); re-run the same command to retry them", err=True)

@@ -1,4 +1,4 @@
-"""``swegym export sft|orm``: training data from rollouts (run directories or released rows)."""
+"""``swegym export sft|orm|predictions``: training data or SWE-bench predictions from rollouts."""
 from __future__ import annotations
 
 import json
@@ -35,12 +35,13 @@ def _report(stats: Any, output: str) -> None:
 
 @click.group("export")
 def export_group() -> None:
-    """Export rollouts as training data: SFT conversations or verifier (ORM) conversations.
+    """Export rollouts: SFT conversations, verifier (ORM) conversations, or SWE-bench predictions.
 
     \b
     Examples:
       swegym export sft --run-dir runs/r1 -o sft.jsonl
       swegym export orm --run-dir runs/r1 --run-dir runs/r2 -o orm.jsonl
+      swegym export predictions --run-dir runs/r1 -o preds.jsonl
     """
 
 
@@ -99,3 +100,39 @@ def orm_cmd(run_dirs: tuple[str, ...], output: str, max_tokens: int | None, toke
     stats = export_orm(list(run_dirs), output, template=template, negative_ratio=None if all_negatives else negative_ratio,
                        seed=seed, max_tokens=max_tokens, tokenizer=tokenizer, tasks=tasks)
     _report(stats, output)
+
+
+@export_group.command("predictions")
+@click.option("--run-dir", required=True, type=click.Path(exists=True, file_okay=False),
+              help="A run directory of `swegym run` (with trajectories.jsonl).")
+@click.option("-o", "--output", type=click.Path(dir_okay=False), default=None,
+              help="Output file. Default: RUN/preds.jsonl (sample 0), RUN/preds.<i>.jsonl (sample i), "
+                   "RUN/preds.best.jsonl (--best-of).")
+@click.option("--sample", type=click.IntRange(min=0), default=None,
+              help="Only this sample index (default: every sample, one file each).")
+@click.option("--best-of", is_flag=True, help="Per instance the rollout with the highest verifier score "
+                                              "(scores.jsonl from `swegym score`; ties: lowest sample index).")
+@click.option("--scores", type=click.Path(exists=True, dir_okay=False), default=None,
+              help="Scores file for --best-of (default RUN/scores.jsonl).")
+@click.option("--model", "model", default=None,
+              help="model_name_or_path to write (default: the run's --model, else its policy name).")
+def predictions_cmd(run_dir: str, output: str | None, sample: int | None, best_of: bool, scores: str | None,
+                    model: str | None) -> None:
+    """Write SWE-bench predictions (instance_id, model_name_or_path, model_patch) of a run as JSONL.
+
+    The files go straight into sb-cli or `python -m swebench.harness.run_evaluation
+    --predictions_path`. `swegym run` already writes them as rollouts finish; this rewrites them.
+
+    \b
+    Examples:
+      swegym export predictions --run-dir runs/r1                      # RUN/preds.jsonl, RUN/preds.1.jsonl, ...
+      swegym export predictions --run-dir runs/r1 --sample 2 -o preds.jsonl
+      swegym export predictions --run-dir runs/r1 --best-of -o best.jsonl
+    """
+    from ..export.predictions import export_predictions
+
+    if best_of and sample is not None:
+        raise click.UsageError("--best-of picks one sample per instance itself; drop --sample")
+    for path, n in export_predictions(run_dir, output, sample=sample, best_of=best_of, model=model, scores=scores):
+        click.echo(f"wrote {n} prediction(s) to {path}", err=True)
+        click.echo(json.dumps({"output": str(path), "predictions": n}))

@@ -4,6 +4,7 @@
     result = harness.evaluate(task, patch, runtime)        # -> swegym.EvalResult
     harness.parsers.get_parser("django/django")(log)       # -> {test: status}
     harness.grade(status_map, task.FAIL_TO_PASS, task.PASS_TO_PASS)
+    harness.grade_log(task.repo, full_log, task.FAIL_TO_PASS, task.PASS_TO_PASS)   # a saved log, SWE-bench's way
     writer = harness.ReportWriter(run_dir)                  # report.json + logs/ of a run directory
     writer.add(task.instance_id, result, patch); writer.flush()
 
@@ -11,9 +12,10 @@ Nothing here imports docker: a Runtime is passed in (or made with ``swegym.creat
 """
 from __future__ import annotations
 
-from . import grading, parsers, report, testspec
+from . import grading, logs, parsers, report, testspec
 from .evaluate import evaluate, is_infrastructure
 from .grading import FULL, NO, PARTIAL, Grade, grade
+from .logs import grade_log, read_log
 from .parsers import get_parser, parse_log
 from .predictions import Prediction, load_predictions
 from .report import ReportWriter, load_report, summarize
@@ -23,5 +25,5 @@ from .testspec import APPLY_COMMANDS, make_eval_spec
 __all__ = [
     "evaluate", "evaluate_many", "is_infrastructure", "grade", "Grade", "FULL", "PARTIAL", "NO",
     "get_parser", "parse_log", "Prediction", "load_predictions", "ReportWriter", "load_report", "summarize",
-    "APPLY_COMMANDS", "make_eval_spec", "grading", "parsers", "report", "testspec",
+    "APPLY_COMMANDS", "make_eval_spec", "grading", "parsers", "report", "testspec", "logs", "grade_log", "read_log",
 ]

@@ -116,6 +116,7 @@ def _run_once(task: Task, patch: str | None, runtime: Runtime, spec: EvalSpec, t
         res = step.run(spec.test_command, timeout)
         test_time = res.duration_s or (time.perf_counter() - t0)
         step.note(">>>>> End Test Output")
+        step.note(f">>>>> Test Exit Code: {res.exit_code}")  # after the end marker, as SWE-bench 5 writes it
         if res.timed_out:
             step.note(f">>>>> Tests Timed Out after {timeout:g}s")
             return EvalResult(**base, status="test_timeout", log=step.log, test_duration_s=test_time,
@@ -128,7 +129,9 @@ def _run_once(task: Task, patch: str | None, runtime: Runtime, spec: EvalSpec, t
             raise InfrastructureError(
                 f"test command was killed (exit {res.exit_code}, SIGKILL without a timeout: out of memory?)",
                 cause=f"killed: exit {res.exit_code} (likely OOM)")
-        status_map = get_parser(task.repo, spec.parser)(res.output.replace("\r\n", "\n"))
+        parse = get_parser(task.repo, spec.parser)
+        # As SWE-bench's get_logs_eval: the test section, else (nothing parsed there) the whole log.
+        status_map = parse(res.output.replace("\r\n", "\n")) or parse(step.log.replace("\r\n", "\n"))
         g = grade(status_map, task.FAIL_TO_PASS, task.PASS_TO_PASS, exit_code=res.exit_code)
         details: dict[str, Any] = {"tests_status": g.to_dict(), "test_exit_code": res.exit_code,
                                    "test_command": spec.test_command,

@@ -3,7 +3,10 @@
 SWE-bench semantics: PASSED and XFAIL count as passing. A FAIL_TO_PASS test that failed,
 errored, was skipped or is missing from the log fails; a skipped PASS_TO_PASS test is tolerated.
 The task is resolved (FULL) only when every listed test passes; PARTIAL when some but not all
-FAIL_TO_PASS tests pass and no PASS_TO_PASS test broke; NO otherwise. A test command that exited
+FAIL_TO_PASS tests pass and no PASS_TO_PASS test broke; NO otherwise. A listed name cut inside its
+parametrize brackets (``test_x[log(photon``: SWE-bench Verified holds hundreds, cut at a space by
+an older parser) matches the log's full names starting with it when they agree on pass/fail,
+as in SWE-bench 5. A test command that exited
 non-zero although no test was parsed as failing is not trusted (it crashed, or its output was
 cut): such a run is never resolved.
 """
@@ -47,8 +50,25 @@ class Grade:
         }
 
 
+def resolve_name(name: str, status_map: dict[str, str]) -> str | None:
+    """The status-map key for a listed test: itself, or for a truncated parametrized id
+    (more ``[`` than ``]``) the full names it starts, when they all pass or all fail."""
+    if name in status_map:
+        return name
+    if name.count("[") > name.count("]"):
+        matches = [k for k in status_map if k.startswith(name)]
+        if matches and len({status_map[k] in _PASSING for k in matches}) == 1:
+            return matches[0]
+    return None
+
+
+def status_of(name: str, status_map: dict[str, str]) -> str | None:
+    key = resolve_name(name, status_map)
+    return None if key is None else status_map[key]
+
+
 def passes(name: str, status_map: dict[str, str]) -> bool:
-    return status_map.get(name) in _PASSING
+    return status_of(name, status_map) in _PASSING
 
 
 def _ratio(success: list[str], failure: list[str]) -> float:
@@ -76,7 +96,7 @@ def grade(
     for name in f2p:
         (g.f2p_success if passes(name, status_map) else g.f2p_failure).append(name)
     for name in p2p:
-        status = status_map.get(name)
+        status = status_of(name, status_map)
         if status in _PASSING:
             g.p2p_success.append(name)
         elif status == SKIPPED:
@@ -84,8 +104,9 @@ def grade(
         else:
             g.p2p_failure.append(name)
     listed = f2p + [n for n in p2p if n not in f2p]
-    g.missing = [n for n in listed if n not in status_map]
-    g.tests = {n: status_map[n] for n in listed if n in status_map} if listed else dict(status_map)
+    found = {n: status_of(n, status_map) for n in listed}
+    g.missing = [n for n in listed if found[n] is None]
+    g.tests = {n: s for n, s in found.items() if s is not None} if listed else dict(status_map)
     f2p_rate, p2p_rate = _ratio(g.f2p_success, g.f2p_failure), _ratio(g.p2p_success, g.p2p_failure)
     if f2p_rate == 1 and p2p_rate == 1:
         g.resolution = FULL
@@ -96,4 +117,4 @@ def grade(
     return g
 
 
-__all__ = ["FULL", "PARTIAL", "NO", "Grade", "grade", "passes", "is_trusted"]
+__all__ = ["FULL", "PARTIAL", "NO", "Grade", "grade", "passes", "is_trusted", "resolve_name", "status_of"]

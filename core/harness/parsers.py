@@ -19,26 +19,29 @@ LogParser = Callable[[str], "dict[str, str]"]
 _STATUS_ALT = "|".join(TEST_STATUSES)
 _STATUS_FIRST = re.compile(rf"^({_STATUS_ALT})\s+(\S+)")
 _TEST_FIRST = re.compile(rf"^(\S+)\s+({_STATUS_ALT})(?:\s|$)")
-_SKIP_COUNT = re.compile(r"\[\d+\]")
+_SKIP_COUNT = re.compile(r"^\[\d+\]$")
 _ANSI_CODE = re.compile(r"\[(\d+)m")
 _CONTROL_CHARS = str.maketrans("", "", "".join(chr(c) for c in range(1, 32)))
 
 
-def _pytest_line(line: str) -> tuple[str, str] | None:
-    """One pytest result line (``STATUS name`` from -rA, or ``name STATUS`` from -v) or None."""
-    m = _STATUS_FIRST.match(line)
-    if m:
-        status, name = m.groups()
-        if status == FAILED:
-            parts = line.replace(" - ", " ").split()
-            name = parts[1] if len(parts) > 1 else name
-        if status == SKIPPED and _SKIP_COUNT.match(name):
-            return None  # "SKIPPED [3] file.py:12: reason" summarises skips, names no test
-        return name, status
-    m = _TEST_FIRST.match(line)
-    if m:
-        return m.group(1), m.group(2)
-    return None
+def _summary_line(line: str) -> tuple[str, str] | None:
+    """One ``-rA`` short-summary line (``STATUS name [- message]``) as (name, status), or None.
+
+    As SWE-bench: the name is the first word after the status (so it stops at a space), a FAILED
+    line's `` - `` separator is dropped first, and ``SKIPPED [3] file.py:12: reason`` (a count of
+    skips, not a test) is ignored. A first word that merely starts with a status ("PASSEDx") is no
+    status; SWE-bench would store it under that non-status, which no grading rule reads.
+    """
+    if not line.startswith(TEST_STATUSES):
+        return None
+    if line.startswith(FAILED):
+        line = line.replace(" - ", " ")
+    parts = line.split()
+    if len(parts) < 2 or parts[0] not in TEST_STATUSES:
+        return None
+    if parts[0] == SKIPPED and _SKIP_COUNT.match(parts[1]):
+        return None
+    return parts[1], parts[0]
 
 
 def _strip_terminal(line: str) -> str:
@@ -46,10 +49,14 @@ def _strip_terminal(line: str) -> str:
 
 
 def parse_pytest(log: str) -> dict[str, str]:
-    """pytest run with ``-rA`` (the short summary lists every test with its outcome)."""
+    """pytest run with ``-rA`` (the short summary lists every test with its outcome).
+
+    Only summary lines count (SWE-bench's ``parse_log_pytest``): the ``name STATUS`` lines of
+    ``-v`` would also pick up section banners such as ``____ ERROR at setup of x ____``.
+    """
     result: dict[str, str] = {}
     for line in log.split("\n"):
-        parsed = _pytest_line(line)
+        parsed = _summary_line(line)
         if parsed:
             result[parsed[0]] = parsed[1]
     return result
@@ -72,13 +79,44 @@ def parse_pytest_options(log: str) -> dict[str, str]:
 
 
 def parse_pytest_v2(log: str) -> dict[str, str]:
-    """pytest output that may carry colour codes and control characters (astropy, scikit-learn, sphinx)."""
+    """pytest output that may carry colour codes and control characters (astropy, scikit-learn, sphinx).
+
+    SWE-bench 5's rules: the whole rest of a ``STATUS name`` line is the name (ids with spaces stay
+    whole), and a line that ends with a status (older pytest's ``name STATUS``) names everything
+    before it. One knowing difference: SWE-bench drops the `` - message`` tail only on FAILED lines,
+    so an ``XFAIL name - reason`` test is stored as ``name - reason`` and a PASS_TO_PASS test that
+    xfails as expected counts as missing (a failure) although XFAIL passes by its own rules. Here
+    the tail is dropped on every status line (test ids are never followed by `` - `` otherwise).
+    """
     result: dict[str, str] = {}
-    for line in log.split("\n"):
-        parsed = _pytest_line(_strip_terminal(line))
-        if parsed:
-            result[parsed[0]] = parsed[1]
+    for raw in log.split("\n"):
+        line = _strip_terminal(raw)
+        if line.startswith(TEST_STATUSES):
+            parts = line.split(" - ", 1)[0].split()
+            if len(parts) >= 2 and parts[0] in TEST_STATUSES and not (parts[0] == SKIPPED and _SKIP_COUNT.match(parts[1])):
+                result[" ".join(parts[1:])] = parts[0]
+        elif line.endswith(TEST_STATUSES):
+            parts = line.split()
+            if len(parts) >= 2 and parts[-1] in TEST_STATUSES:
+                result[" ".join(parts[:-1])] = parts[-1]
     return result
+
+
+def _pytest_line(line: str) -> tuple[str, str] | None:
+    """A summary line (``STATUS name``) or a ``-v`` line (``name STATUS``): the SWE-Gym fork's pydantic rule."""
+    m = _STATUS_FIRST.match(line)
+    if m:
+        status, name = m.groups()
+        if status == FAILED:
+            parts = line.replace(" - ", " ").split()
+            name = parts[1] if len(parts) > 1 else name
+        if status == SKIPPED and _SKIP_COUNT.match(name):
+            return None
+        return name, status
+    m = _TEST_FIRST.match(line)
+    if m:
+        return m.group(1), m.group(2)
+    return None
 
 
 _FAILED_PERCENT = re.compile(r"FAILED\s*\[.*?\]")
@@ -192,6 +230,8 @@ def parse_matplotlib(log: str) -> dict[str, str]:
                 line = line.replace(" - ", " ")
             parts = line.split()
             if len(parts) > 1 and parts[0] in TEST_STATUSES:  # "PASSEDx y" is no status (SWE-bench would store it)
+                if parts[0] == SKIPPED and _SKIP_COUNT.match(parts[1]):
+                    continue  # "SKIPPED [3] file.py:12: reason" names no test
                 result[parts[1]] = parts[0]
     return result
 

@@ -93,6 +93,7 @@ def run(config: RunConfig, tasks: Sequence[Task], run_dir: str | Path, *, execut
     Returns the run summary (also in ``report.json``): agent outcomes and infrastructure errors
     counted apart.
     """
+    from ..export.predictions import PredictionsWriter, model_label
     from ..harness import ReportWriter
 
     executor_options = dict(executor_options or {})
@@ -120,11 +121,14 @@ def run(config: RunConfig, tasks: Sequence[Task], run_dir: str | Path, *, execut
                     for task in tasks for k in range(config.samples) if (task.instance_id, k) not in done]
         report = ReportWriter(rd.path)
         _backfill_report(rd, report, config.samples)
+        preds = PredictionsWriter(rd.path, model_label(config.public()))
+        preds.rebuild(rd.rows())  # SWE-bench preds[.i].jsonl: rebuilt from the rows, so a resume repeats none
         stats = _Progress(total=len(requests), already=len(done), enabled=progress, torn=removed)
         pool = _make_executor(executor, executor_options)
         try:
             for row in pool.map_unordered(execute_rollout, requests):
                 _record(rd, report, row, config.samples)
+                preds.add(row)
                 stats.update(row)
         finally:
             report.flush()
