@@ -172,13 +172,13 @@ class DockerSandbox(Sandbox):
     def diff(self, repo_dir: str | None = None) -> str:
         self._check()
         repo = ansi_c_quote(repo_dir or self.repo_dir)
-        base = self.task.base_commit
+        base = ansi_c_quote(self.task.base_commit)
         # A private index: the agent's staging area is left alone; `add -A` makes new files show up.
         script = (f"cd {repo} && idx=$(mktemp) && trap 'rm -f \"$idx\"' EXIT && "
                   f"{{ cp .git/index \"$idx\" 2>/dev/null || true; }} && "
                   f"GIT_INDEX_FILE=\"$idx\" git add -A >/dev/null 2>&1 && "
                   f"GIT_INDEX_FILE=\"$idx\" git -c core.quotepath=false diff --cached --no-color --no-ext-diff "
-                  f"--no-renames {base}")
+                  f"--no-renames {base} --")
         code, out = self.session.side(script, timeout=300)
         if code != 0:
             raise InfrastructureError(f"git diff failed in the sandbox (exit {code})", cause=out[-1000:])
@@ -187,7 +187,7 @@ class DockerSandbox(Sandbox):
     def reset(self) -> None:
         self._check()
         repo = ansi_c_quote(self.repo_dir)
-        script = f"cd {repo} && git reset -q --hard {self.task.base_commit} && git clean -fdq"
+        script = f"cd {repo} && git reset -q --hard {ansi_c_quote(self.task.base_commit)} -- && git clean -fdq"
         code, out = self.session.side(script, timeout=300)
         if code != 0:
             raise InfrastructureError(f"reset to {self.task.base_commit[:10]} failed (exit {code})", cause=out[-1000:])
