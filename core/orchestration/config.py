@@ -31,6 +31,8 @@ class SandboxSettings:
     eval_timeout: float = 1800.0
     infra_retries: int = 2
     network: bool = False
+    #: Wall-clock budget of one rollout's agent phase (model calls included); None: unbounded.
+    rollout_timeout: float | None = 7200.0
 
 
 @dataclass(kw_only=True)

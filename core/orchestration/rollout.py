@@ -12,6 +12,7 @@ import traceback
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
+from ..deadline import DeadlineExceeded, deadline
 from ..errors import InfrastructureError, SwegymError
 from ..plugins import create
 from ..types import EvalResult, Task, Trajectory
@@ -52,6 +53,15 @@ def _is_infrastructure(exc: BaseException) -> bool:
     return isinstance(exc, InfrastructureError) or is_infrastructure(exc)
 
 
+def _cause(exc: BaseException) -> str:
+    """What an error row keeps: the message (with the URL the policy names), not just the class."""
+    message = f"{type(exc).__name__}: {exc}"
+    cause = getattr(exc, "cause", None)
+    if cause and cause not in message:
+        message = f"{message} ({cause})"
+    return message[:4000]
+
+
 def _policy(config: RunConfig, task: Task) -> Any:
     options = dict(config.policy_options)
     if config.policy == "replay":
@@ -73,7 +83,8 @@ def _rollout_once(request: RolloutRequest, timings: dict[str, float]) -> Traject
     timings["sandbox_s"] = time.perf_counter() - t0
     try:
         t0 = time.perf_counter()
-        trajectory = scaffold.run(task, sandbox, policy, sampling)
+        with deadline(config.rollout_timeout):
+            trajectory = scaffold.run(task, sandbox, policy, sampling)
         timings["agent_s"] = time.perf_counter() - t0
     finally:
         sandbox.close()
@@ -97,8 +108,12 @@ def execute_rollout(request: RolloutRequest) -> dict[str, Any]:
             break
         except SwegymError:
             raise  # a usage error (unknown plugin, bad option) stops the run
+        except DeadlineExceeded as exc:  # retrying would spend the whole budget again
+            attempts.append(exc.cause)
+            failure = f"infrastructure: {exc} ({exc.cause})"
+            break
         except Exception as exc:  # noqa: BLE001 - classified here
-            cause = getattr(exc, "cause", None) or f"{type(exc).__name__}: {exc}"
+            cause = _cause(exc)
             attempts.append(cause)
             if not _is_infrastructure(exc):
                 failure = f"scaffold crashed: {cause}\n{traceback.format_exc()}"
