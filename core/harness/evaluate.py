@@ -18,6 +18,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any, Callable
 
 from ..errors import InfrastructureError, SwegymError
+from ..files import SAFE_ERRORS
 from ..interfaces import Runtime, Sandbox
 from ..types import CommandResult, EvalResult, Task
 from .grading import grade
@@ -51,7 +52,8 @@ class _Step:
 
     def write(self, path: str, content: str) -> None:
         """Write a file through the open shell (base64 in a heredoc): one round trip, no extra exec."""
-        data = base64.encodebytes(content.encode("utf-8", "surrogateescape")).decode("ascii")
+        # SAFE_ERRORS: a model's lone surrogate must not turn its patch into a harness error
+        data = base64.encodebytes(content.encode("utf-8", SAFE_ERRORS)).decode("ascii")
         res = self.sandbox.run(f"base64 -d > {path} <<'SWEGYM_B64_EOF'\n{data}SWEGYM_B64_EOF", timeout=SETUP_TIMEOUT)
         if res.exit_code != 0:
             raise InfrastructureError(f"could not write {path} in the sandbox (exit {res.exit_code})",

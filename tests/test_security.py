@@ -1,0 +1,332 @@
+"""Hostile input and faults (issue 20): nothing from a task runs on the host, no secret on disk, no
+lost run, no run-wide abort from one bad reply, no double writer, bounded model waits.
+
+Each test names the item it guards. Docker tests use the demo calc task's image (real engine).
+"""
+from __future__ import annotations
+
+import json
+import multiprocessing as mp
+import os
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+
+import swegym
+from swegym import DataError, InfrastructureError, load_tasks
+from swegym.orchestration import RunDir
+
+sys.path.insert(0, str(Path(__file__).parent))
+from openai_server import OpenAIServer, Reply  # noqa: E402
+
+SWEGYM = [sys.executable, "-m", "swegym.cli"]
+EVIL_COMMIT = "HEAD^{/.*|$(touch %s)}"  # a valid git revision (message search) that is also shell
+
+
+def _git(cwd: Path, *args: str) -> str:
+    env = {**os.environ, "GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@t", "GIT_COMMITTER_NAME": "t",
+           "GIT_COMMITTER_EMAIL": "t@t"}
+    return subprocess.run(["git", *args], cwd=cwd, env=env, check=True, capture_output=True, text=True).stdout.strip()
+
+
+def _row(**over) -> dict:
+    row = {"instance_id": "o__r-1", "repo": "o/r", "base_commit": "a" * 40, "version": "1.0"}
+    row.update(over)
+    return row
+
+
+# -- 1. host command execution from a dataset row ---------------------------------------------------
+
+@pytest.mark.parametrize("field,value", [
+    ("base_commit", EVIL_COMMIT % "/tmp/x"),
+    ("base_commit", "--upload-pack=touch /tmp/x"),
+    ("base_commit", "main"),
+    ("environment_setup_commit", "$(id)"),
+    ("repo", "o/r;touch /tmp/x"),
+    ("repo", "../../etc"),
+    ("version", "1.0 $(id)"),
+    ("instance_id", "a b"),
+    ("instance_id", "-rf"),
+    ("FAIL_TO_PASS", ["tests/t.py::a\nb"]),
+])
+def test_row_fields_that_reach_commands_are_validated_at_load(tmp_path, field, value):
+    path = tmp_path / "tasks.jsonl"
+    path.write_text(json.dumps(_row(**{field: value})) + "\n")
+    with pytest.raises(DataError) as info:
+        load_tasks(str(path))
+    assert f"field {field!r}" in str(info.value) and "row 1" in str(info.value)
+
+
+def test_real_rows_still_load(shared_data):
+    for name in ("swe-bench-lite-sample.jsonl", "swegym-moto-sample.jsonl"):
+        assert load_tasks(str(shared_data / name))
+    assert len(load_tasks("demo")) == 5
+
+
+def test_local_mirror_build_never_runs_row_text_on_host(tmp_path):
+    """The exact exploit of the issue: before the fix `touch` ran on the host during `images build`."""
+    from swegym_docker.images import _prepare_local_repo
+
+    src = tmp_path / "src"
+    src.mkdir()
+    _git(src, "init", "-q")
+    (src / "f.txt").write_text("x\n")
+    _git(src, "add", "f.txt")
+    _git(src, "commit", "-q", "-m", "init")
+    marker = tmp_path / "pwned"
+    with pytest.raises(swegym.SwegymError):
+        _prepare_local_repo(str(src), EVIL_COMMIT % marker, tmp_path / "out")
+    assert not marker.exists()
+    # a real commit still works, through argv only
+    commit = _git(src, "rev-parse", "HEAD")
+    _prepare_local_repo(str(src), commit, tmp_path / "ok")
+    assert (tmp_path / "ok" / "f.txt").read_text() == "x\n"
+    assert _git(tmp_path / "ok", "for-each-ref", "--format=%(refname)") == "refs/heads/main"
+
+
+def test_dockerfile_lines_quote_the_commit():
+    from swegym_docker.images import _strip_history_lines
+
+    lines = "\n".join(_strip_history_lines("abc$(id)"))
+    assert "'abc$(id)'" in lines and " abc$(id)" not in lines
+
+
+@pytest.mark.docker
+def test_sandbox_reset_and_diff_quote_the_commit(docker_client, base_image, demo_tasks):
+    calc = next(t for t in demo_tasks if t.instance_id == "swegym-demo__calc-1")
+    runtime = swegym.create("runtime", "docker", mem_limit="512m", run_id="test-security-quote")
+    try:
+        with runtime.open(calc) as box:
+            box.task = replace(calc, base_commit="HEAD $(touch /tmp/pwned)")
+            for op in (box.reset, box.diff):
+                with pytest.raises(InfrastructureError):
+                    op()
+            assert box.run("test -e /tmp/pwned; echo $?").output.strip() == "1"
+    finally:
+        runtime.close()
+
+
+# -- 2. no API key on disk ------------------------------------------------------------------------
+
+def test_redact_command_rules():
+    from swegym.redaction import redact_command
+
+    argv = ["swegym", "run", "--api-key", "sk-A1234567", "--hf-token=hf_B1234567", "--max-tokens", "99",
+            "--policy-opt", "api_key=sk-C1234567", "--runtime-opt", 'auth={"password": "sk-D1234567"}',
+            "--scaffold-opt", "note=has sk-E1234567 inside"]
+    text = redact_command(argv, secrets=["sk-E1234567"])
+    for secret in ("sk-A", "hf_B", "sk-C", "sk-D", "sk-E"):
+        assert secret not in text, text
+    assert "--max-tokens 99" in text and "--api-key <redacted>" in text
+
+
+def test_manifest_never_holds_a_key(tmp_path):
+    """Keys by flag, by env var, by config file and inside --*-opt values: none reaches the run dir."""
+    secrets = {"flag": "sk-FLAG-0123456789", "env": "sk-ENVV-0123456789", "openai": "sk-OPEN-0123456789",
+               "config": "sk-CONF-0123456789", "runtime": "sk-RUNT-0123456789", "scaffold": "sk-SCAF-0123456789",
+               "json": "sk-JSON-0123456789", "policy": "sk-POLI-0123456789"}
+    common = ["run", "--no-progress", "-d", "demo", "--limit", "1", "--policy", "litellm", "--model", "openai/m",
+              "--api-base", "http://127.0.0.1:9/v1", "--runtime", "no-such-runtime"]
+    (tmp_path / "cfg.yaml").write_text(f"run:\n  api_key: {secrets['config']}\n")
+    runs = {
+        "flags": [*common, "--api-key", secrets["flag"], "--runtime-opt", f"token={secrets['runtime']}",
+                  "--scaffold-opt", f"secret={secrets['scaffold']}",
+                  "--scaffold-opt", f'auth={{"password": "{secrets["json"]}"}}',
+                  f"--policy-opt=api_key={secrets['policy']}"],
+        "config": ["--config", str(tmp_path / "cfg.yaml"), *common],
+        "env": common,
+    }
+    env = {**os.environ, "OPENAI_API_KEY": secrets["openai"]}
+    for name, args in runs.items():
+        run_dir = tmp_path / name
+        extra = {"SWEGYM_RUN_API_KEY": secrets["env"]} if name == "env" else {}
+        out = subprocess.run([*SWEGYM, *args, "--run-dir", str(run_dir)], capture_output=True, text=True,
+                             env={**env, **extra}, timeout=300)
+        assert out.returncode == 2 and "no-such-runtime" in out.stderr, out.stderr[-2000:]
+        manifest = (run_dir / "manifest.json").read_text()
+        assert "<redacted>" in manifest
+        for path in run_dir.rglob("*"):
+            if path.is_file():
+                text = path.read_text(errors="replace")
+                leaked = [k for k, v in secrets.items() if v in text]
+                assert not leaked, f"{path.name} of the {name} run holds {leaked}"
+    assert "--api-key <redacted>" in json.loads((tmp_path / "flags" / "manifest.json").read_text())["command"]
+
+
+# -- 3. one bad string never loses the run; unreadable files are DataErrors --------------------------
+
+def test_lone_surrogate_patch_keeps_the_report(tmp_path):
+    from swegym.harness import ReportWriter, load_report
+    from swegym.types import EvalResult
+
+    writer = ReportWriter(tmp_path)
+    writer.add("a", EvalResult("a", "resolved", log="log \ud83d"), patch="+x\n")
+    writer.add("b", EvalResult("b", "unresolved", log="\udcff ok"), patch="+\ud83d\n")
+    writer.flush()
+    report = load_report(tmp_path)
+    assert set(report["instances"]) == {"a", "b"} and report["summary"]["total"] == 2
+    assert (tmp_path / "logs" / "b" / "patch.diff").read_bytes() == "+\ufffd\n".encode()
+
+
+def test_run_rows_with_surrogates_round_trip_and_unwritable_row_becomes_error(tmp_path):
+    from swegym.harness import ReportWriter
+    from swegym.orchestration.engine import _record
+
+    rd = RunDir(tmp_path)
+    rd.append({"instance_id": "a", "patch": "\U0001f600 and \ud83d", "metadata": {"sample_index": 0}})
+    (row,) = list(rd.rows())
+    assert row["patch"] == "\U0001f600 and \ud83d"
+    report = ReportWriter(tmp_path)
+    bad = {"instance_id": "b", "metadata": {"sample_index": 0, "obj": object()}}
+    _record(rd, report, bad, 1)  # not JSON-serialisable: that row's error, the run goes on
+    _record(rd, report, {"instance_id": "c", "metadata": {"sample_index": 0}}, 1)
+    rows = {r["instance_id"]: r for r in rd.rows()}
+    assert rows["b"]["status"] == "error" and "could not be written" in rows["b"]["evaluation"]["error"]
+    assert "c" in rows
+
+
+@pytest.mark.parametrize("content,expect", [
+    (b'{"instance_id": "\xff\xfe"}\n', "not UTF-8"),
+    (b"[" * 100_000 + b"]" * 100_000, "nested too deeply"),
+    (b"", "empty"),
+    (b"   \n", "empty"),
+])
+def test_unreadable_json_files_are_data_errors_naming_the_file(tmp_path, content, expect):
+    from swegym.harness import load_predictions, load_report
+
+    for name, load in (("tasks.json", load_tasks), ("preds.json", load_predictions),
+                       ("report.json", load_report)):
+        path = tmp_path / name
+        path.write_bytes(content)
+        if name == "tasks.json" and not content.strip():
+            continue  # an empty task file is an empty dataset
+        with pytest.raises(DataError) as info:
+            load(str(path))
+        assert str(path) in str(info.value) and expect in str(info.value), (name, str(info.value))
+    jsonl = tmp_path / "tasks.jsonl"
+    jsonl.write_bytes(content.replace(b"\n", b" ") + b"\n")
+    if content.strip():
+        with pytest.raises(DataError) as info:
+            load_tasks(str(jsonl))
+        assert str(jsonl) in str(info.value) and "row 1" in str(info.value)
+
+
+def test_empty_manifest_is_a_data_error(tmp_path):
+    (tmp_path / "manifest.json").write_text("")
+    with pytest.raises(DataError) as info:
+        RunDir(tmp_path).read_manifest()
+    assert "manifest.json" in str(info.value) and "empty" in str(info.value)
+    out = subprocess.run([*SWEGYM, "run", "--no-progress", "-d", "demo", "--limit", "1", "--runtime", "nope",
+                          "--run-dir", str(tmp_path)], capture_output=True, text=True, timeout=300)
+    assert out.returncode == 2 and "manifest.json" in out.stderr and "Traceback" not in out.stderr
+
+
+# -- 5. malformed provider replies ----------------------------------------------------------------
+
+EMPTY_CHOICES = {"id": "x", "object": "chat.completion", "created": 0, "model": "m", "choices": []}
+
+
+def test_empty_choices_is_retried_then_infrastructure_with_url():
+    with OpenAIServer([Reply(body=EMPTY_CHOICES), Reply.text("fine")]) as srv:
+        policy = swegym.create("policy", "litellm", model="openai/served", api_base=srv.url, api_key="sk-x",
+                               backoff_base=0.01)
+        assert policy.complete([{"role": "user", "content": "hi"}]).content == "fine"
+    with OpenAIServer([Reply(body=EMPTY_CHOICES)] * 3) as srv:
+        policy = swegym.create("policy", "litellm", model="openai/served", api_base=srv.url, api_key="sk-x",
+                               max_retries=2, backoff_base=0.01)
+        with pytest.raises(InfrastructureError) as info:
+            policy.complete([{"role": "user", "content": "hi"}])
+        assert len(srv.requests) == 3
+        url = srv.url
+    assert url in str(info.value) and url in info.value.cause and "choice" in info.value.cause
+
+
+@pytest.mark.docker
+def test_empty_choices_run_goes_on_with_error_rows(tmp_path, docker_client, base_image):
+    with OpenAIServer(responder=lambda req: Reply(body=EMPTY_CHOICES)) as srv:
+        out = subprocess.run(
+            [*SWEGYM, "run", "--no-progress", "-d", "demo", "--instance-id", "swegym-demo__calc-1",
+             "--scaffold", "openhands", "--policy", "litellm", "--model", "openai/served", "--api-base", srv.url,
+             "--api-key", "sk-x", "--policy-opt", "max_retries=1", "--policy-opt", "backoff_base=0.01",
+             "--infra-retries", "0", "--run-dir", str(tmp_path)],
+            capture_output=True, text=True, timeout=600)
+        url = srv.url
+    assert out.returncode == 0, out.stderr[-3000:]
+    assert json.loads(out.stdout)["infrastructure_errors"] == 1
+    (row,) = [json.loads(line) for line in (tmp_path / "trajectories.jsonl").read_text().splitlines()]
+    assert row["status"] == "error"
+    assert url in row["evaluation"]["error"] and "MalformedReply" in row["evaluation"]["error"]
+
+
+# -- 6. run-directory lock --------------------------------------------------------------------------
+
+def _try_lock(path: str, barrier, results) -> None:
+    barrier.wait()
+    try:
+        RunDir(path).acquire()
+    except DataError:
+        results.put(0)
+        return
+    results.put(1)
+    time.sleep(0.5)  # hold it while the others try
+
+
+def test_concurrent_drivers_get_the_lock_exactly_once(tmp_path):
+    ctx = mp.get_context("fork")
+    for trial in range(20):
+        path = str(tmp_path / f"r{trial}")
+        barrier, results = ctx.Barrier(6), ctx.Queue()
+        procs = [ctx.Process(target=_try_lock, args=(path, barrier, results)) for _ in range(6)]
+        for p in procs:
+            p.start()
+        got = sum(results.get(timeout=30) for _ in procs)
+        for p in procs:
+            p.join(10)
+        assert got == 1, f"trial {trial}: {got} drivers held the lock"
+
+
+def test_lock_is_held_for_the_run_and_freed_by_kill_9(tmp_path):
+    holder = subprocess.Popen([sys.executable, "-c", "import sys, time; from swegym.orchestration import RunDir; "
+                               f"RunDir({str(tmp_path)!r}).acquire(); print('held', flush=True); time.sleep(60)"],
+                              stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "held"
+        with pytest.raises(DataError, match=f"pid {holder.pid}"):
+            RunDir(tmp_path).acquire()
+    finally:
+        holder.send_signal(signal.SIGKILL)
+        holder.wait()
+    rd = RunDir(tmp_path)
+    rd.acquire()  # a killed driver's lock is gone with it
+    rd.release()
+
+
+# -- 11. time bounds --------------------------------------------------------------------------------
+
+def test_call_deadline_bounds_all_retries():
+    with OpenAIServer(responder=lambda req: Reply.text("slow", delay=3.0)) as srv:
+        policy = swegym.create("policy", "litellm", model="openai/served", api_base=srv.url, api_key="sk-x",
+                               timeout=600, max_retries=6, deadline=1.0, backoff_base=0.01)
+        t0 = time.monotonic()
+        with pytest.raises(InfrastructureError) as info:
+            policy.complete([{"role": "user", "content": "hi"}])
+        assert time.monotonic() - t0 < 2.5
+        url = srv.url
+    assert "time budget" in str(info.value) and url in str(info.value)
+
+
+def test_rollout_deadline_bounds_model_calls_and_is_not_retried():
+    from swegym.deadline import DeadlineExceeded, deadline
+
+    with OpenAIServer(responder=lambda req: Reply.text("slow", delay=3.0)) as srv:
+        policy = swegym.create("policy", "litellm", model="openai/served", api_base=srv.url, api_key="sk-x",
+                               timeout=600, max_retries=6, deadline=None, backoff_base=0.01)
+        t0 = time.monotonic()
+        with deadline(0.8), pytest.raises(DeadlineExceeded):
+            policy.complete([{"role": "user", "content": "hi"}])
+        assert time.monotonic() - t0 < 2.5
