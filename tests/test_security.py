@@ -273,7 +273,7 @@ def _try_lock(path: str, barrier, results) -> None:
         results.put(0)
         return
     results.put(1)
-    time.sleep(0.5)  # hold it while the others try
+    time.sleep(0.2)  # hold it while the others try
 
 
 def test_concurrent_drivers_get_the_lock_exactly_once(tmp_path):
@@ -330,3 +330,116 @@ def test_rollout_deadline_bounds_model_calls_and_is_not_retried():
         with deadline(0.8), pytest.raises(DeadlineExceeded):
             policy.complete([{"role": "user", "content": "hi"}])
         assert time.monotonic() - t0 < 2.5
+
+
+# -- 4. who failed: the agent / the patch (unresolved) or the infrastructure (error) -----------------
+
+CALC_KILLS_SHELL = """diff --git a/calc/stats.py b/calc/stats.py
+--- a/calc/stats.py
++++ b/calc/stats.py
+@@ -24,4 +24,5 @@ def clamp(value, low, high):
+     \\"\\"\\"Limit value to the closed interval [low, high].\\"\\"\\"
+     if low > high:
+         raise ValueError("low must not exceed high")
+-    return max(low, min(value, high - 1))
++    import os, signal; os.kill(os.getppid(), signal.SIGKILL)
++    return value
+"""
+
+
+@pytest.fixture(scope="module")
+def calc(demo_tasks):
+    return next(t for t in demo_tasks if t.instance_id == "swegym-demo__calc-1")
+
+
+@pytest.fixture(scope="module")
+def killable_runtime(docker_client, base_image):
+    rt = swegym.create("runtime", "docker", mem_limit="512m", run_id="test-security-kill")
+    yield rt
+    rt.close()
+
+
+@pytest.mark.docker
+@pytest.mark.parametrize("command,timeout", [("kill -9 -1", 30), ("kill -9 $$", 30), ("kill -STOP -1; sleep 30", 1)])
+def test_agent_breaking_its_sandbox_is_its_own_outcome(killable_runtime, calc, command, timeout):
+    from swegym.errors import SandboxKilled
+
+    with killable_runtime.open(calc) as box:
+        assert box.run("echo up").output == "up\n"
+        with pytest.raises(SandboxKilled) as info:
+            box.run(command, timeout=timeout)
+            box.run("echo again", timeout=30)  # kill -9 -1 may let the first command return
+        assert info.value.reason == "sandbox_killed"
+
+
+@pytest.mark.docker
+def test_outside_kill_stays_infrastructure(docker_client, killable_runtime, calc):
+    from swegym.errors import SandboxKilled
+
+    with killable_runtime.open(calc) as box:
+        docker_client.api.kill(box.container.id)
+        with pytest.raises(InfrastructureError) as info:
+            box.run("echo hi", timeout=30)
+        assert not isinstance(info.value, SandboxKilled)
+
+
+@pytest.mark.docker
+def test_patch_killing_its_test_shell_is_unresolved(killable_runtime, calc):
+    from swegym.harness import evaluate
+
+    result = evaluate(calc, CALC_KILLS_SHELL, killable_runtime, retries=1, backoff=0.1, timeout=60)
+    assert result.status == "unresolved", result.error
+    assert result.details["reason"] == "sandbox_killed" and "attempts" not in result.details
+
+
+def test_rollout_with_killed_sandbox_is_unresolved_not_error(monkeypatch, calc):
+    from swegym.errors import SandboxKilled
+    from swegym.orchestration import RunConfig, rollout
+    from swegym.orchestration.rollout import RolloutRequest, execute_rollout
+
+    calls = []
+
+    def broken(request, timings):
+        calls.append(1)
+        raise SandboxKilled("the sandbox was broken from inside", reason="sandbox_killed")
+
+    monkeypatch.setattr(rollout, "_rollout_once", broken)
+    row = execute_rollout(RolloutRequest(RunConfig(infra_retries=2), calc, 0, "r"))
+    assert len(calls) == 1 and row["status"] == "unresolved" and row["stop_reason"] == "sandbox_killed"
+    assert row["evaluation"]["details"]["reason"] == "sandbox_killed"
+
+
+CONFTEST_CHEAT = """diff --git a/conftest.py b/conftest.py
+new file mode 100644
+--- /dev/null
++++ b/conftest.py
+@@ -0,0 +1,3 @@
++import pytest
++@pytest.hookimpl(hookwrapper=True)
++def pytest_runtest_makereport(item, call): ...
+"""
+PYPROJECT_PYTEST = """diff --git a/pyproject.toml b/pyproject.toml
+--- a/pyproject.toml
++++ b/pyproject.toml
+@@ -1,2 +1,4 @@
+ [project]
+ name = "calc"
++[tool.pytest.ini_options]
++addopts = "-p no:python"
+"""
+PYPROJECT_PLAIN = PYPROJECT_PYTEST.replace("+[tool.pytest.ini_options]\n+addopts = \"-p no:python\"\n",
+                                           "+[tool.black]\n+line-length = 100\n")
+
+
+def test_strict_grading_refuses_test_infrastructure(calc):
+    from swegym.harness import evaluate
+    from swegym.harness.strict import test_infrastructure_files
+
+    assert test_infrastructure_files(CONFTEST_CHEAT, calc) == ["conftest.py"]
+    assert test_infrastructure_files(PYPROJECT_PYTEST, calc) == ["pyproject.toml"]
+    assert test_infrastructure_files(PYPROJECT_PLAIN, calc) == []
+    assert test_infrastructure_files(calc.patch, calc) == []
+    own = replace(calc, test_patch=calc.test_patch + CONFTEST_CHEAT)  # the task's own test files are fine
+    assert test_infrastructure_files(CONFTEST_CHEAT, own) == []
+    result = evaluate(calc, CONFTEST_CHEAT + calc.patch, runtime=None, strict_grading=True)  # never opens one
+    assert result.status == "unresolved" and result.details["reason"] == "touches_test_infrastructure"

@@ -55,10 +55,14 @@ def _print_summary(summary: dict[str, int]) -> None:
               help="SWE-bench predictions: JSON list or JSONL of {instance_id, model_patch, model_name_or_path}.")
 @click.option("--run-dir", required=True, type=click.Path(file_okay=False),
               help="Where report.json and logs/<instance_id>/ go; re-running resumes from it.")
+@click.option("--strict-grading", is_flag=True,
+              help="Grade patches that touch test infrastructure (conftest.py, sitecustomize, pytest settings) "
+                   "outside the task's test files as unresolved. Off by default, as in SWE-bench.")
 @_runtime_options
 def eval_cmd(dataset: str, split: str | None, instance_ids: tuple[str, ...], repo: tuple[str, ...], limit: int | None,
-             predictions_path: str, run_dir: str, runtime_name: str, runtime_opts: tuple[str, ...], workers: int,
-             timeout: float, retries: int, env_spec: str | None) -> None:
+             predictions_path: str, run_dir: str, strict_grading: bool, runtime_name: str,
+             runtime_opts: tuple[str, ...], workers: int, timeout: float, retries: int,
+             env_spec: str | None) -> None:
     """Grade model patches with SWE-bench semantics; write RUN_DIR/report.json and each test log.
 
     Finished instances in an existing report are skipped (infrastructure errors are retried).
@@ -85,7 +89,7 @@ def eval_cmd(dataset: str, split: str | None, instance_ids: tuple[str, ...], rep
     runtime = _make_runtime(runtime_name, runtime_opts, env_spec)
     try:
         evaluate_many(jobs, runtime, workers=workers, timeout=timeout, retries=retries, run_dir=run_dir, desc="eval",
-                      spec_file=env_spec)
+                      spec_file=env_spec, strict_grading=strict_grading)
     finally:
         runtime.close()
     report = load_report(run_dir)

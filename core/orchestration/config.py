@@ -48,6 +48,8 @@ class RunConfig(SamplingSettings, SandboxSettings):
     policy: str = "hf"
     policy_options: dict[str, Any] = field(default_factory=dict)
     evaluate: bool = True
+    #: Grade patches touching test infrastructure (conftest.py, pytest settings) unresolved.
+    strict_grading: bool = False
     retry_backoff_s: float = 2.0
 
     def sampling_for(self, instance_id: str, sample_index: int) -> SamplingParams:

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Any, NamedTuple
 
 from ..deadline import DeadlineExceeded, deadline
-from ..errors import InfrastructureError, SwegymError
+from ..errors import InfrastructureError, SandboxKilled, SwegymError
 from ..plugins import create
 from ..types import EvalResult, Task, Trajectory
 from .config import RunConfig
@@ -102,12 +102,17 @@ def execute_rollout(request: RolloutRequest) -> dict[str, Any]:
     attempts: list[str] = []
     trajectory: Trajectory | None = None
     failure: str | None = None
+    killed: SandboxKilled | None = None
     for attempt in range(config.infra_retries + 1):
         try:
             trajectory = _rollout_once(request, timings)
             break
         except SwegymError:
             raise  # a usage error (unknown plugin, bad option) stops the run
+        except SandboxKilled as exc:  # the agent's commands broke its own sandbox: its outcome
+            killed = exc
+            attempts.append(exc.cause)
+            break
         except DeadlineExceeded as exc:  # retrying would spend the whole budget again
             attempts.append(exc.cause)
             failure = f"infrastructure: {exc} ({exc.cause})"
@@ -121,7 +126,12 @@ def execute_rollout(request: RolloutRequest) -> dict[str, Any]:
             failure = f"infrastructure: {cause}"
             if attempt < config.infra_retries:
                 time.sleep(config.retry_backoff_s * (2 ** attempt))
-    if trajectory is None:
+    if killed is not None:
+        trajectory = Trajectory(instance_id=task.instance_id, scaffold=config.scaffold,
+                                stop_reason="sandbox_killed", metadata={})
+        evaluation = EvalResult(task.instance_id, "unresolved", error=f"{killed.reason}: {killed}",
+                                details={"stage": "rollout", "reason": killed.reason})
+    elif trajectory is None:
         trajectory = Trajectory(instance_id=task.instance_id, scaffold=config.scaffold,
                                 stop_reason="error", metadata={})
         evaluation = EvalResult(task.instance_id, "error", error=failure, details={"stage": "rollout"})
@@ -130,7 +140,8 @@ def execute_rollout(request: RolloutRequest) -> dict[str, Any]:
 
         t0 = time.perf_counter()
         evaluation = evaluate(task, trajectory.patch, _runtime(config, request.run_id), timeout=config.eval_timeout,
-                              retries=config.infra_retries, run_id=request.run_id)
+                              retries=config.infra_retries, run_id=request.run_id,
+                              strict_grading=config.strict_grading)
         timings["eval_s"] = time.perf_counter() - t0
     else:
         evaluation = None

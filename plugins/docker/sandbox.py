@@ -10,7 +10,7 @@ import tarfile
 import time
 from typing import Any
 
-from swegym.errors import InfrastructureError
+from swegym.errors import InfrastructureError, SandboxKilled
 from swegym.interfaces import DEFAULT_OUTPUT_LIMIT, Sandbox
 from swegym.types import CommandResult, Task
 
@@ -59,6 +59,7 @@ class DockerSandbox(Sandbox):
         self._closed = False
         self.session = session or new_session(self.api, container.id)
         self.session.is_alive = self._alive
+        self._opened_at = int(time.time())
 
     # -- liveness -----------------------------------------------------------------------------
     def _alive(self) -> tuple[bool, str]:
@@ -71,6 +72,30 @@ class DockerSandbox(Sandbox):
         return False, (f"container {self.container.id[:12]} stopped: status={state.get('Status')} "
                        f"exit={state.get('ExitCode')} oom_killed={state.get('OOMKilled')} {state.get('Error') or ''}")
 
+    def _blame(self, exc: InfrastructureError) -> InfrastructureError:
+        """Who broke the sandbox? The inside (agent, patch) → SandboxKilled; the daemon or an outside
+        kill/removal → the InfrastructureError as it was.
+
+        Inside: the daemon answers, the container still exists, and no kill/stop/destroy request
+        for it reached the daemon (``docker kill``, ``rm -f``, a cleanup all log one; a process that
+        kills PID 1's child from inside, an OOM kill, or SIGSTOP do not).
+        """
+        if isinstance(exc, SandboxKilled) or self._closed:
+            return exc
+        try:
+            state = self.api.inspect_container(self.container.id)["State"]
+            now = int(time.time()) + 1
+            outside = list(self.api.events(since=self._opened_at - 5, until=now, decode=True,
+                                           filters={"container": self.container.id,
+                                                    "event": ["kill", "stop", "destroy", "pause"]}))
+        except Exception:  # noqa: BLE001 - daemon unreachable or container removed: infrastructure
+            return exc
+        if outside:
+            return exc
+        reason = "out_of_memory" if state.get("OOMKilled") else "sandbox_killed"
+        return SandboxKilled(f"the sandbox was broken from inside ({reason}): {exc}", reason=reason,
+                             cause=f"{reason}: {exc.cause}")
+
     def _check(self) -> None:
         if self._closed:
             raise InfrastructureError("sandbox already closed", cause="use after close()")
@@ -79,7 +104,10 @@ class DockerSandbox(Sandbox):
     def run(self, command: str, timeout: float = 120.0, output_limit: int = DEFAULT_OUTPUT_LIMIT) -> CommandResult:
         self._check()
         start = time.monotonic()
-        code, output, timed_out, truncated = self.session.run(command, timeout, output_limit)
+        try:
+            code, output, timed_out, truncated = self.session.run(command, timeout, output_limit)
+        except InfrastructureError as exc:
+            raise self._blame(exc) from exc
         return CommandResult(exit_code=code, output=output, timed_out=timed_out, truncated=truncated,
                              duration_s=time.monotonic() - start)
 
@@ -179,7 +207,10 @@ class DockerSandbox(Sandbox):
                   f"GIT_INDEX_FILE=\"$idx\" git add -A >/dev/null 2>&1 && "
                   f"GIT_INDEX_FILE=\"$idx\" git -c core.quotepath=false diff --cached --no-color --no-ext-diff "
                   f"--no-renames {base} --")
-        code, out = self.session.side(script, timeout=300)
+        try:
+            code, out = self.session.side(script, timeout=300)
+        except InfrastructureError as exc:
+            raise self._blame(exc) from exc
         if code != 0:
             raise InfrastructureError(f"git diff failed in the sandbox (exit {code})", cause=out[-1000:])
         return strip_binary(out)
