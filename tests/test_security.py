@@ -443,3 +443,42 @@ def test_strict_grading_refuses_test_infrastructure(calc):
     assert test_infrastructure_files(CONFTEST_CHEAT, own) == []
     result = evaluate(calc, CONFTEST_CHEAT + calc.patch, runtime=None, strict_grading=True)  # never opens one
     assert result.status == "unresolved" and result.details["reason"] == "touches_test_infrastructure"
+
+
+# -- 10. memory: large payloads are not multiplied on the host; replies are capped -------------------
+
+def _big_patch(megabytes: int) -> str:
+    body = "".join(f"+{i:07d} {'x' * 56}\n" for i in range(megabytes * 1024 * 1024 // 66))
+    lines = body.count("\n")
+    return (f"diff --git a/big.txt b/big.txt\nnew file mode 100644\n--- /dev/null\n+++ b/big.txt\n"
+            f"@@ -0,0 +1,{lines} @@\n{body}")
+
+
+@pytest.mark.docker
+def test_large_patch_costs_little_host_memory(killable_runtime, calc):
+    import tracemalloc
+
+    from swegym.harness import evaluate
+
+    patch = _big_patch(8)
+    tracemalloc.start()
+    try:
+        result = evaluate(calc, patch, killable_runtime, retries=0, timeout=120)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert result.status in ("unresolved", "resolved"), result.error
+    assert ">>>>> Applied Patch" in result.log
+    assert peak < 6 * len(patch), f"peak {peak / 1e6:.0f} MB for a {len(patch) / 1e6:.0f} MB patch"
+
+
+def test_model_reply_is_capped_and_the_cap_recorded():
+    huge = "y" * 300_000
+    with OpenAIServer([Reply.text(huge), Reply.text("short")]) as srv:
+        policy = swegym.create("policy", "litellm", model="openai/served", api_base=srv.url, api_key="sk-x",
+                               max_reply_chars=10_000)
+        cut = policy.complete([{"role": "user", "content": "hi"}])
+        ok = policy.complete([{"role": "user", "content": "hi"}])
+    assert len(cut.content) < 10_200 and "max_reply_chars" in cut.content
+    assert cut.raw["swegym_reply_cap"] == {"limit": 10_000, "reply_chars": 300_000, "truncated": True}
+    assert ok.content == "short" and "swegym_reply_cap" not in (ok.raw or {})

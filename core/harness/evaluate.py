@@ -29,7 +29,8 @@ PATCH_PATH = "/tmp/swegym_model.patch"
 TEST_PATCH_PATH = "/tmp/swegym_test.patch"
 SETUP_TIMEOUT = 300.0
 OUTPUT_LIMIT = 50_000_000  # the parser needs the whole log; the sandbox clips above this
-OOM_EXIT_CODES = (137,)  # SIGKILL without a timeout: the kernel's OOM killer (or the daemon) did it
+OOM_EXIT_CODES = (137,)  # SIGKILL without a timeout: the sandbox's OOM killer (or the tests themselves)
+INLINE_WRITE_LIMIT = 1 << 20  # characters of a file written through the shell; larger ones use write_file
 _INFRA_MODULES = ("docker", "requests", "urllib3", "http", "socket", "ssl")
 
 
@@ -51,7 +52,18 @@ class _Step:
         return res
 
     def write(self, path: str, content: str) -> None:
-        """Write a file through the open shell (base64 in a heredoc): one round trip, no extra exec."""
+        """Write a file through the open shell (base64 in a heredoc): one round trip, no extra exec.
+
+        Above :data:`INLINE_WRITE_LIMIT` the file goes through ``Sandbox.write_file`` (the runtime's
+        file API) instead: a 50 MB patch quoted into one shell command costs ~1 GB of host memory.
+        """
+        if len(content) > INLINE_WRITE_LIMIT:
+            safe = content.encode("utf-8", SAFE_ERRORS).decode("utf-8", "surrogateescape")
+            try:
+                self.sandbox.write_file(path, safe)
+            except OSError as exc:
+                raise InfrastructureError(f"could not write {path} in the sandbox", cause=str(exc)) from exc
+            return
         # SAFE_ERRORS: a model's lone surrogate must not turn its patch into a harness error
         data = base64.encodebytes(content.encode("utf-8", SAFE_ERRORS)).decode("ascii")
         res = self.sandbox.run(f"base64 -d > {path} <<'SWEGYM_B64_EOF'\n{data}SWEGYM_B64_EOF", timeout=SETUP_TIMEOUT)

@@ -99,6 +99,7 @@ class LiteLLMPolicy(Policy):
         max_retries: int = 6,
         timeout: float = 600.0,
         deadline: float | None = 1800.0,
+        max_reply_chars: int | None = 400_000,
         function_calling: FunctionCalling = "auto",
         sampling: SamplingParams | dict[str, Any] | None = None,
         backoff_base: float = 1.0,
@@ -117,6 +118,7 @@ class LiteLLMPolicy(Policy):
             self.max_retries = int(max_retries)
             self.timeout = float(timeout)
             self.deadline = float(deadline) if deadline is not None else None
+            self.max_reply_chars = int(max_reply_chars) if max_reply_chars else None
             self.backoff_base = float(backoff_base)
             self.backoff_max = float(backoff_max)
         except (TypeError, ValueError) as exc:
@@ -176,7 +178,7 @@ class LiteLLMPolicy(Policy):
         return {"policy": self.name, "model": self.model, "api_base": self.api_base,
                 "function_calling": "native" if self._supports_fc else "text",
                 "sampling": asdict(self.sampling), "max_retries": self.max_retries, "timeout": self.timeout,
-                "deadline": self.deadline}
+                "deadline": self.deadline, "max_reply_chars": self.max_reply_chars}
 
     # -- one call --------------------------------------------------------------------------
     def _request(self, messages: list[dict[str, Any]], tools: list[dict[str, Any]] | None,
@@ -308,8 +310,35 @@ class LiteLLMPolicy(Policy):
             raw = response.model_dump()
         except Exception:  # noqa: BLE001 - raw is a convenience only
             raw = None
-        return PolicyResponse(content=message.content or "", tool_calls=calls, usage=usage,
+        content = message.content or ""
+        cap = self._cap_reply(content, calls)
+        if cap is not None:
+            content, calls, raw = cap["content"], cap["calls"], {"swegym_reply_cap": cap["record"]}
+        return PolicyResponse(content=content, tool_calls=calls, usage=usage,
                               outcome="ok", finish_reason=choice.finish_reason, raw=raw)
+
+    def _cap_reply(self, content: str, calls: list[ToolCall]) -> dict[str, Any] | None:
+        """Cut a reply longer than ``max_reply_chars`` (a runaway or hostile server); say so in ``raw``.
+
+        Why: a 20 MB reply otherwise becomes a 60 MB trajectory row and ~0.5 GB of host memory.
+        """
+        limit = self.max_reply_chars
+        size = len(content) + sum(len(c.arguments) for c in calls)
+        if limit is None or size <= limit:
+            return None
+        marker = f"\n[swegym: reply cut at {limit} of {size} characters (max_reply_chars)]"
+        log.warning("model %s: reply of %d characters cut to %d (max_reply_chars)", self.model, size, limit)
+        budget = limit
+        content = content[:budget] + (marker if len(content) > budget else "")
+        budget = max(budget - len(content), 0)
+        kept = []
+        for call in calls:
+            if len(call.arguments) > budget:
+                call = ToolCall(id=call.id, name=call.name, arguments=call.arguments[:budget])
+            budget = max(budget - len(call.arguments), 0)
+            kept.append(call)
+        return {"content": content, "calls": kept,
+                "record": {"limit": limit, "reply_chars": size, "truncated": True}}
 
     def _cost(self, response: Any, prompt: int, completion: int) -> float | None:
         """USD cost of the call; None when nobody knows the model's price."""
