@@ -482,3 +482,22 @@ def test_model_reply_is_capped_and_the_cap_recorded():
     assert len(cut.content) < 10_200 and "max_reply_chars" in cut.content
     assert cut.raw["swegym_reply_cap"] == {"limit": 10_000, "reply_chars": 300_000, "truncated": True}
     assert ok.content == "short" and "swegym_reply_cap" not in (ok.raw or {})
+
+
+# -- 9. disk: a sandbox that writes past its budget is stopped, with a clear outcome -----------------
+
+@pytest.mark.docker
+def test_disk_limit_stops_the_sandbox_with_a_clear_outcome(docker_client, base_image, calc):
+    from swegym.errors import SandboxKilled
+
+    rt = swegym.create("runtime", "docker", mem_limit="512m", run_id="test-security-disk", disk_limit="64m",
+                       disk_poll_s=0.3)
+    try:
+        with rt.open(calc) as box:
+            assert box.run("head -c 16M /dev/zero > /tmp/small && echo ok").output == "ok\n"
+            with pytest.raises(SandboxKilled) as info:
+                box.run("head -c 200M /dev/zero > /tmp/big; sleep 20", timeout=60)
+                box.run("echo again", timeout=30)
+            assert info.value.reason == "disk_limit" and "disk_limit" in str(info.value)
+    finally:
+        rt.close()

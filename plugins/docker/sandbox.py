@@ -82,6 +82,11 @@ class DockerSandbox(Sandbox):
         """
         if isinstance(exc, SandboxKilled) or self._closed:
             return exc
+        if getattr(self, "disk_exceeded", None):
+            limit = getattr(self.runtime, "disk_limit", None)
+            return SandboxKilled(f"the sandbox wrote {self.disk_exceeded / 2**20:.0f} MiB, over its disk limit "
+                                 f"({(limit or 0) / 2**20:.0f} MiB, runtime option disk_limit): {exc}",
+                                 reason="disk_limit", cause=f"disk_limit: {exc.cause}")
         try:
             state = self.api.inspect_container(self.container.id)["State"]
             now = int(time.time()) + 1
