@@ -37,8 +37,16 @@ REWRITE_BACKOFF = 20
 
 
 def safe_name(instance_id: str) -> str:
-    """A file-system safe folder name for an instance id (ids may hold '/')."""
-    return _UNSAFE.sub("_", instance_id) or "_"
+    """A file-system safe folder name for an instance id (ids may hold '/'; long ones are hashed)."""
+    name = _UNSAFE.sub("_", instance_id) or "_"
+    if name in (".", ".."):
+        name = name.replace(".", "_")
+    if len(name) > 120:  # file names stop at 255 bytes; keep room for suffixes
+        import hashlib
+
+        digest = hashlib.sha256(instance_id.encode("utf-8", "surrogatepass")).hexdigest()[:16]
+        name = f"{name[:100]}-{digest}"
+    return name
 
 
 def summarize(instances: dict[str, dict[str, Any]]) -> dict[str, int]:
