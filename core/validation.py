@@ -19,9 +19,9 @@ COMMIT = re.compile(r"[0-9a-fA-F]{1,64}")
 REPO = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,99}/[A-Za-z0-9_][A-Za-z0-9_.-]{0,99}")
 #: Versions such as ``0.8``, ``1.10``, ``2022.03``, ``5.0.dev``.
 VERSION = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.+-]{0,63}")
-#: Instance ids: printable, no whitespace, no shell metacharacters, no leading dash.
-INSTANCE_ID = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.+@:/#=,~-]{0,255}")
-#: File names inside a test patch's ``diff --git`` headers (they become test-command arguments).
+#: Instance ids (``owner__repo-1234``): they also name images, containers' labels and folders, so
+#: only what an image reference can hold, plus ``/``; no whitespace, no shell characters, no leading dash.
+INSTANCE_ID = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_./-]{0,199}")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 
@@ -53,8 +53,9 @@ def check_fields(row: dict[str, Any], *, path: str | None = None, row_number: in
         raise DataError(f"must be a repository name owner/name (letters, digits, '-', '_', '.'), got "
                         f"{_show(row['repo'])}", **where, field="repo")
     if not INSTANCE_ID.fullmatch(row["instance_id"]):
-        raise DataError("must be an id of letters, digits and . _ - + @ : / # = , ~ (no spaces or shell "
-                        f"characters, at most 256), got {_show(row['instance_id'])}", **where, field="instance_id")
+        raise DataError("must be an id of letters, digits and . _ - / such as 'django__django-11099' (no spaces "
+                        f"or shell characters, at most 200), got {_show(row['instance_id'])}", **where,
+                        field="instance_id")
     version = row.get("version") or ""
     if version and not VERSION.fullmatch(version):
         raise DataError(f"must be a version such as '1.10' (letters, digits, . _ + -), got {_show(version)}",

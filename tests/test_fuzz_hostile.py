@@ -40,7 +40,7 @@ ROW = st.fixed_dictionaries(
               "environment_setup_commit": VALUE, "patch": VALUE, "test_patch": TEST_PATCH,
               "problem_statement": VALUE, "hints_text": VALUE, "created_at": VALUE,
               "FAIL_TO_PASS": VALUE, "PASS_TO_PASS": VALUE, "extra_column": VALUE})
-FAST = settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+FAST = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 
 @pytest.fixture(autouse=True)

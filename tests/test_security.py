@@ -273,15 +273,15 @@ def _try_lock(path: str, barrier, results) -> None:
         results.put(0)
         return
     results.put(1)
-    time.sleep(0.2)  # hold it while the others try
+    time.sleep(0.05)  # hold it while the others try
 
 
 def test_concurrent_drivers_get_the_lock_exactly_once(tmp_path):
     ctx = mp.get_context("fork")
-    for trial in range(20):
+    for trial in range(30):
         path = str(tmp_path / f"r{trial}")
-        barrier, results = ctx.Barrier(6), ctx.Queue()
-        procs = [ctx.Process(target=_try_lock, args=(path, barrier, results)) for _ in range(6)]
+        barrier, results = ctx.Barrier(4), ctx.Queue()
+        procs = [ctx.Process(target=_try_lock, args=(path, barrier, results)) for _ in range(4)]
         for p in procs:
             p.start()
         got = sum(results.get(timeout=30) for _ in procs)
