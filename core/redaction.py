@@ -46,43 +46,46 @@ def redact_command(argv: list[str], secrets: list[str] | tuple[str, ...] = ()) -
     holding a secret key lose their value; any of ``secrets`` (e.g. a key from a config file or an
     environment variable) is masked wherever else it appears.
     """
-    import json
     import os
 
     out: list[str] = []
     hide_next = False
-    for token in argv:
-        token = str(token)
+    for token in map(str, argv):
         if hide_next:
             out.append(REDACTED)
             hide_next = False
-            continue
-        if token.startswith("-") and not token.startswith("---"):
-            name, eq, _ = token.lstrip("-").partition("=")
-            if SECRET_KEY.search(name.replace("-", "_")):
-                if eq:
-                    out.append(f"{token.split('=', 1)[0]}={REDACTED}")
-                else:
-                    out.append(token)
-                    hide_next = True
-                continue
-        key, eq, val = token.partition("=")
-        if eq and key and SECRET_KEY.search(key.replace("-", "_").lstrip("_")):
-            out.append(f"{key}={REDACTED}")
-            continue
-        if eq and val[:1] in "{[":
-            try:
-                parsed = json.loads(val)
-            except ValueError:
-                parsed = None
-            if parsed is not None and secret_values(parsed):
-                out.append(f"{key}={json.dumps(redact(parsed))}")
-                continue
-        out.append(token)
+        elif token.startswith("--") or (token.startswith("-") and len(token) == 2):
+            flag, eq, value = token.partition("=")
+            if SECRET_KEY.search(flag.lstrip("-").replace("-", "_")):
+                out.append(f"{flag}={REDACTED}" if eq else flag)
+                hide_next = not eq
+            else:
+                out.append(f"{flag}={_redact_option(value)}" if eq else token)
+        else:
+            out.append(_redact_option(token))
     text = " ".join(out)
     env = [v for k, v in os.environ.items() if k.upper().endswith(ENV_SECRET_SUFFIXES) and len(v) >= 8]
     for value in sorted({s for s in [*secrets, *env] if isinstance(s, str) and len(s) >= 4}, key=len, reverse=True):
         text = text.replace(value, REDACTED)
+    return text
+
+
+def _redact_option(text: str) -> str:
+    """``KEY=VALUE`` with a secret KEY, or a JSON object/list holding secret keys, with values hidden."""
+    key, eq, value = text.partition("=")
+    if eq and key and SECRET_KEY.search(key.replace("-", "_")):
+        return f"{key}={REDACTED}"
+    candidate = value if eq else text
+    if candidate[:1] in "{[":
+        import json
+
+        try:
+            parsed = json.loads(candidate)
+        except ValueError:
+            return text
+        if secret_values(parsed):
+            hidden = json.dumps(redact(parsed))
+            return f"{key}={hidden}" if eq else hidden
     return text
 
 

@@ -118,9 +118,10 @@ def test_redact_command_rules():
 
     argv = ["swegym", "run", "--api-key", "sk-A1234567", "--hf-token=hf_B1234567", "--max-tokens", "99",
             "--policy-opt", "api_key=sk-C1234567", "--runtime-opt", 'auth={"password": "sk-D1234567"}',
-            "--scaffold-opt", "note=has sk-E1234567 inside"]
+            "--scaffold-opt", "note=has sk-E1234567 inside", "--policy-opt=api_key=sk-F1234567",
+            '--runtime-opt={"auth": {"token": "sk-G1234567"}}']
     text = redact_command(argv, secrets=["sk-E1234567"])
-    for secret in ("sk-A", "hf_B", "sk-C", "sk-D", "sk-E"):
+    for secret in ("sk-A", "hf_B", "sk-C", "sk-D", "sk-E", "sk-F", "sk-G"):
         assert secret not in text, text
     assert "--max-tokens 99" in text and "--api-key <redacted>" in text
 
