@@ -502,3 +502,19 @@ def test_disk_limit_stops_the_sandbox_with_a_clear_outcome(docker_client, base_i
             assert info.value.reason == "disk_limit" and "disk_limit" in str(info.value)
     finally:
         rt.close()
+
+
+def test_rollout_over_its_deadline_is_an_error_and_not_retried(monkeypatch, calc):
+    from swegym.deadline import DeadlineExceeded
+    from swegym.orchestration import RunConfig, rollout
+    from swegym.orchestration.rollout import RolloutRequest, execute_rollout
+
+    calls = []
+
+    def slow(request, timings):
+        calls.append(1)
+        raise DeadlineExceeded("the rollout ran out of its time budget", cause="rollout deadline exceeded")
+
+    monkeypatch.setattr(rollout, "_rollout_once", slow)
+    row = execute_rollout(RolloutRequest(RunConfig(infra_retries=2, retry_backoff_s=0), calc, 0, "r"))
+    assert len(calls) == 1 and row["status"] == "error" and "time budget" in row["evaluation"]["error"]
