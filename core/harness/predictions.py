@@ -5,7 +5,6 @@ Bad rows raise DataError naming file, row and field.
 """
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any

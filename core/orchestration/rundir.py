@@ -6,7 +6,6 @@ written; a torn last line is cut off when the run resumes. Identity of a row is
 """
 from __future__ import annotations
 
-import json
 import os
 import threading
 from pathlib import Path
