@@ -101,6 +101,13 @@ class DockerSandbox(Sandbox):
         return SandboxKilled(f"the sandbox was broken from inside ({reason}): {exc}", reason=reason,
                              cause=f"{reason}: {exc.cause}")
 
+    def _side(self, script: str, timeout: float = 120.0) -> tuple[int, str]:
+        """A housekeeping command in the control shell; a broken sandbox is blamed on whoever broke it."""
+        try:
+            return self.session.side(script, timeout=timeout)
+        except InfrastructureError as exc:
+            raise self._blame(exc) from exc
+
     def _check(self) -> None:
         if self._closed:
             raise InfrastructureError("sandbox already closed", cause="use after close()")
@@ -128,7 +135,7 @@ class DockerSandbox(Sandbox):
         self._check()
         path = self._abs(path)
         q = ansi_c_quote(path)
-        code, out = self.session.side(
+        code, out = self._side(
             f"f={q}; [ -d \"$f\" ] && exit 21; [ -e \"$f\" ] || exit 22; "
             f"[ \"$(stat -L -c %s -- \"$f\")\" -le {self.SHELL_FILE_LIMIT} ] || exit 24; "
             "command -v base64 >/dev/null || exit 24; base64 -w0 -- \"$f\"")
@@ -172,7 +179,7 @@ class DockerSandbox(Sandbox):
         q, parent = ansi_c_quote(path), ansi_c_quote(posixpath.dirname(path) or "/")
         if len(data) <= self.SHELL_FILE_LIMIT:
             # `>` truncates in place: an existing file keeps its mode and owner (and a symlink its target).
-            code, out = self.session.side(
+            code, out = self._side(
                 f"command -v base64 >/dev/null || exit 24; mkdir -p -- {parent} && "
                 f"printf %s {base64.b64encode(data).decode()} | base64 -d > {q}")
             if code == 0:
@@ -185,7 +192,7 @@ class DockerSandbox(Sandbox):
         self._write_archive(path, data)
 
     def _write_archive(self, path: str, data: bytes) -> None:
-        code, out = self.session.side(f"if [ -f {ansi_c_quote(path)} ]; then stat -c %a {ansi_c_quote(path)}; fi; "
+        code, out = self._side(f"if [ -f {ansi_c_quote(path)} ]; then stat -c %a {ansi_c_quote(path)}; fi; "
                                       f"mkdir -p {ansi_c_quote(posixpath.dirname(path) or '/')}")
         mode = int(out.strip(), 8) if code == 0 and out.strip().isdigit() else 0o644
         buf = io.BytesIO()
@@ -212,10 +219,7 @@ class DockerSandbox(Sandbox):
                   f"GIT_INDEX_FILE=\"$idx\" git add -A >/dev/null 2>&1 && "
                   f"GIT_INDEX_FILE=\"$idx\" git -c core.quotepath=false diff --cached --no-color --no-ext-diff "
                   f"--no-renames {base} --")
-        try:
-            code, out = self.session.side(script, timeout=300)
-        except InfrastructureError as exc:
-            raise self._blame(exc) from exc
+        code, out = self._side(script, timeout=300)
         if code != 0:
             raise InfrastructureError(f"git diff failed in the sandbox (exit {code})", cause=out[-1000:])
         return strip_binary(out)
@@ -224,7 +228,7 @@ class DockerSandbox(Sandbox):
         self._check()
         repo = ansi_c_quote(self.repo_dir)
         script = f"cd {repo} && git reset -q --hard {ansi_c_quote(self.task.base_commit)} -- && git clean -fdq"
-        code, out = self.session.side(script, timeout=300)
+        code, out = self._side(script, timeout=300)
         if code != 0:
             raise InfrastructureError(f"reset to {self.task.base_commit[:10]} failed (exit {code})", cause=out[-1000:])
 
