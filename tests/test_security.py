@@ -518,3 +518,17 @@ def test_rollout_over_its_deadline_is_an_error_and_not_retried(monkeypatch, calc
     monkeypatch.setattr(rollout, "_rollout_once", slow)
     row = execute_rollout(RolloutRequest(RunConfig(infra_retries=2, retry_backoff_s=0), calc, 0, "r"))
     assert len(calls) == 1 and row["status"] == "error" and "time budget" in row["evaluation"]["error"]
+
+
+@pytest.mark.docker
+def test_eval_cli_with_a_lone_surrogate_patch_writes_the_report(tmp_path, docker_client, base_image, calc):
+    """Issue 20 item 3 as reported: `swegym eval` crashed writing the report; a rerun crashed again."""
+    preds = tmp_path / "preds.json"
+    patch = calc.patch.replace("return", "return  # \ud83d", 1)
+    preds.write_text(json.dumps([{"instance_id": calc.instance_id, "model_patch": patch}]))
+    for _ in range(2):  # the rerun resumes from the report
+        out = subprocess.run([*SWEGYM, "eval", "-d", "demo", "--predictions", str(preds), "--run-dir",
+                              str(tmp_path / "run"), "--retries", "0"], capture_output=True, text=True, timeout=600)
+        assert out.returncode == 0 and "Traceback" not in out.stderr, out.stderr[-2000:]
+    report = json.loads((tmp_path / "run" / "report.json").read_text())
+    assert report["instances"][calc.instance_id]["status"] in ("resolved", "unresolved", "patch_apply_failed")
