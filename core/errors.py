@@ -29,3 +29,20 @@ class InfrastructureError(Exception):
     def __init__(self, message: str, *, cause: str | None = None):
         super().__init__(message)
         self.cause = cause or message
+
+
+class SandboxKilled(InfrastructureError):
+    """The sandbox died or stopped answering because of what ran *inside* it.
+
+    The agent's commands (``kill -9 -1``, ``kill -9 $$``, SIGSTOP on everything) or the patch's
+    tests (exhausting the sandbox's memory, killing their shell) did it, while the Docker daemon
+    answers and nobody outside touched the container. That is the agent's outcome (``unresolved``
+    with ``reason``), not an infrastructure error: counting it as one would let an agent turn its
+    own failure into a retried, excluded ``error`` (reward gaming). It subclasses
+    InfrastructureError only so that scaffolds stop the episode the same way; the harness and the
+    driver check for it first.
+    """
+
+    def __init__(self, message: str, *, reason: str = "sandbox_killed", cause: str | None = None):
+        super().__init__(message, cause=cause)
+        self.reason = reason

@@ -23,7 +23,7 @@ def atomic_output(path: str | Path, *, fsync: bool = False) -> Iterator[IO[str]]
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
     try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+        with os.fdopen(fd, "w", encoding="utf-8", errors=SAFE_ERRORS) as fh:
             yield fh
             if fsync:
                 fh.flush()
@@ -43,3 +43,28 @@ def write_text_atomic(path: str | Path, text: str, *, fsync: bool = False) -> No
 def write_json_atomic(path: str | Path, data: Any, *, fsync: bool = False) -> None:
     """``data`` as indented JSON (values JSON cannot hold are written as ``str``)."""
     write_text_atomic(path, json.dumps(data, indent=2, default=str) + "\n", fsync=fsync)
+
+
+#: Encoding error handler for text files written from model output or task data: bytes smuggled in
+#: by ``surrogateescape`` are written back as they were, any other lone surrogate becomes U+FFFD.
+SAFE_ERRORS = "swegym-safe"
+
+
+def _safe_errors(exc: UnicodeError) -> tuple[bytes, int]:
+    if not isinstance(exc, UnicodeEncodeError):
+        raise exc
+    out = bytearray()
+    for ch in exc.object[exc.start:exc.end]:
+        code = ord(ch)
+        out += bytes([code - 0xDC00]) if 0xDC80 <= code <= 0xDCFF else "\ufffd".encode("utf-8")
+    return bytes(out), exc.end
+
+
+import codecs  # noqa: E402 - kept next to the handler it registers
+
+codecs.register_error(SAFE_ERRORS, _safe_errors)
+
+
+def write_text_safe(path: str | Path, text: str) -> None:
+    """Write ``text`` as UTF-8 whatever it holds (see :data:`SAFE_ERRORS`); for logs and patches."""
+    Path(path).write_bytes(text.encode("utf-8", SAFE_ERRORS))

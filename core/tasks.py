@@ -13,8 +13,9 @@ from typing import Any, Iterable, Iterator, Sequence
 
 from .errors import DataError
 from .hub import looks_like_repo_id, rows_from_folder, rows_from_hub
-from .jsonl import iter_jsonl
+from .jsonl import iter_jsonl, read_json
 from .types import TASK_FIELDS, Task
+from .validation import check_fields
 
 REQUIRED = ("instance_id", "repo", "base_commit")
 TEXT_FIELDS = ("problem_statement", "hints_text", "patch", "test_patch", "version", "created_at")
@@ -55,6 +56,7 @@ def validate_row(raw: Any, *, path: str, row: int) -> Task:
     setup_commit = raw.get("environment_setup_commit")
     if setup_commit is not None and not isinstance(setup_commit, str):
         raise DataError("must be a string when present", path=path, row=row, field="environment_setup_commit")
+    check_fields(clean, path=path, row_number=row)
     return Task.from_dict(clean)
 
 
@@ -64,8 +66,10 @@ def _test_list(value: Any, *, path: str, row: int, field: str) -> list[str]:
     if isinstance(value, str):
         try:
             value = json.loads(value) if value.strip() else []
-        except json.JSONDecodeError as exc:
-            raise DataError(f"is a string but not a JSON list of test names ({exc.msg})", path=path, row=row, field=field)
+        except (json.JSONDecodeError, RecursionError) as exc:
+            reason = getattr(exc, "msg", "nested too deeply")
+            raise DataError(f"is a string but not a JSON list of test names ({reason})", path=path, row=row,
+                            field=field) from None
     if hasattr(value, "tolist"):  # numpy / pyarrow arrays from parquet
         value = value.tolist()
     if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
@@ -81,10 +85,7 @@ def _rows_from_file(path: Path) -> Iterator[tuple[int, Any]]:
     if suffix == ".jsonl":
         yield from iter_jsonl(path)
     elif suffix == ".json":
-        try:
-            data = json.loads(path.read_text(encoding="utf-8"))
-        except json.JSONDecodeError as exc:
-            raise DataError(f"not valid JSON ({exc.msg} at line {exc.lineno})", path=str(path))
+        data = read_json(path)
         if isinstance(data, dict):
             data = data.get("instances") or data.get("rows") or data.get("data") or [data]
         if not isinstance(data, list):
@@ -95,7 +96,10 @@ def _rows_from_file(path: Path) -> Iterator[tuple[int, Any]]:
             import pyarrow.parquet as pq
         except ImportError:
             raise DataError("reading .parquet needs pyarrow: pip install 'swegym[parquet]'", path=str(path)) from None
-        table = pq.read_table(path)
+        try:
+            table = pq.read_table(path)
+        except Exception as exc:  # noqa: BLE001 - pyarrow raises its own error types for bad files
+            raise DataError(f"not a readable parquet file ({type(exc).__name__}: {exc})", path=str(path)) from None
         yield from enumerate(table.to_pylist(), start=1)
     else:
         raise DataError("unsupported task file type; use .json, .jsonl or .parquet", path=str(path))

@@ -50,6 +50,8 @@ class Reply:
     completion_tokens: int | None = None
     delay: float = 0.0
     model: str | None = None
+    #: A raw 200 JSON body sent as is (malformed provider replies such as ``{"choices": []}``).
+    body: dict[str, Any] | None = None
 
     # -- builders --------------------------------------------------------------------------
     @classmethod
@@ -169,6 +171,9 @@ class OpenAIServer:
                     err = {"message": reply.error_message, "type": reply.error_type, "param": None,
                            "code": reply.error_code}
                     self._send(reply.status, {"error": err}, reply.headers)
+                    return
+                if reply.body is not None:
+                    self._send(200, reply.body, reply.headers)
                     return
                 payload = server._chat_payload(reply, req) if path in CHAT_PATHS else server._completion_payload(reply, req)
                 self._send(200, payload, reply.headers)

@@ -2,7 +2,7 @@
 
 Covers: a wrong patch (unresolved, per-test statuses), a patch that does not apply, one that only
 ``patch --fuzz`` applies, a hanging test (test_timeout), the daemon vanishing mid-run (error,
-via a TCP proxy we kill, never the shared daemon), OOM and a missing image (error), and
+via a TCP proxy we kill, never the shared daemon) and a missing image (error), OOM (unresolved), and
 ``swegym eval`` writing report.json + logs and resuming.
 """
 from __future__ import annotations
@@ -108,14 +108,17 @@ def test_hanging_test_times_out(runtime, tasks):
     assert 4 <= result.test_duration_s < 30 and time.monotonic() - started < 60
 
 
-def test_out_of_memory_is_an_infrastructure_error(docker_client, base_image, tasks):
+def test_patch_exhausting_memory_is_the_patchs_outcome(docker_client, base_image, tasks):
+    """Issue 20 item 4: the sandbox's memory limit killed the patch's tests; the daemon is fine, so
+    this is graded ``unresolved`` (reason out_of_memory), not a retried, excluded ``error``."""
     rt = swegym.create("runtime", "docker", run_id=RUN_ID, mem_limit="96m")
     try:
         result = evaluate(tasks["calc"], CALC_OOM, rt, retries=1, backoff=0.1, timeout=120)
     finally:
         rt.close()
-    assert result.status == "error" and not result.resolved
-    assert "137" in result.error and len(result.details["attempts"]) == 2
+    assert result.status == "unresolved" and not result.resolved
+    assert result.details["reason"] == "out_of_memory" and "137" in result.error
+    assert "attempts" not in result.details  # not retried
 
 
 def test_missing_image_is_an_infrastructure_error(docker_client, base_image, tasks):

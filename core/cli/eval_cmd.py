@@ -62,9 +62,13 @@ def _print_summary(summary: dict[str, int]) -> None:
               help="Names the SWE-bench report <model>.<run_id>.json (default: the run directory's name).")
 @click.option("--report-dir", default=None, type=click.Path(file_okay=False),
               help="Folder for the SWE-bench report (default: the run directory).")
+@click.option("--strict-grading", is_flag=True,
+              help="Grade patches that touch test infrastructure (conftest.py, sitecustomize, pytest settings) "
+                   "outside the task's test files as unresolved. Off by default, as in SWE-bench.")
 @_runtime_options
 def eval_cmd(dataset: str, split: str | None, instance_ids: tuple[str, ...], repo: tuple[str, ...], limit: int | None,
              predictions_path: str, run_dir: str | None, run_id: str | None, report_dir: str | None,
+             strict_grading: bool,
              runtime_name: str, runtime_opts: tuple[str, ...], workers: int,
              timeout: float, retries: int, env_spec: str | None) -> None:
     """Grade model patches with SWE-bench semantics; write RUN_DIR/report.json, each test log, and
@@ -109,7 +113,7 @@ def eval_cmd(dataset: str, split: str | None, instance_ids: tuple[str, ...], rep
     runtime = _make_runtime(runtime_name, runtime_opts, env_spec)
     try:
         evaluate_many(jobs, runtime, workers=workers, timeout=timeout, retries=retries, run_dir=run_dir, desc="eval",
-                      spec_file=env_spec)
+                      spec_file=env_spec, strict_grading=strict_grading)
     finally:
         runtime.close()
     report = load_report(run_dir)

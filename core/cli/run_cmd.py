@@ -48,7 +48,12 @@ def choose_policy(policy: str | None, model: str | None, replay_file: str | None
 @click.option("--processes", is_flag=True, help="local executor: processes instead of threads.")
 @click.option("--ray-address", default=None, help="Ray cluster address (executor ray); default starts a local one.")
 @click.option("--eval/--no-eval", "evaluate", default=True, show_default=True, help="Grade every patch with the harness.")
+@click.option("--strict-grading", is_flag=True,
+              help="Grade patches that touch test infrastructure (conftest.py, sitecustomize, pytest settings) "
+                   "outside the task's test files as unresolved. Off by default, as in SWE-bench.")
 @click.option("--eval-timeout", type=float, default=1800, show_default=True, help="Seconds for the test command.")
+@click.option("--rollout-timeout", type=float, default=7200, show_default=True,
+              help="Seconds one rollout's agent may take in all, model calls included (0: no limit).")
 @click.option("--infra-retries", type=click.IntRange(min=0), default=2, show_default=True, help="Retries (with backoff) of infrastructure failures per rollout.")
 @click.option("--retry-errors", is_flag=True, help="On resume, redo rollouts that ended in infrastructure errors.")
 @click.option("--network", is_flag=True, help="Give agent containers network access (off by default).")
@@ -113,6 +118,7 @@ def run_cmd(**opts: Any) -> None:
         temperature=opts["temperature"], first_greedy=opts["first_greedy"], top_p=opts["top_p"],
         max_tokens=max_tokens, seed=opts["seed"], evaluate=opts["evaluate"],
         eval_timeout=opts["eval_timeout"], network=opts["network"], infra_retries=opts["infra_retries"],
+        rollout_timeout=opts["rollout_timeout"] or None, strict_grading=opts["strict_grading"],
     )
     run_dir = opts["run_dir"] or str(Path("runs") / f"{dt.datetime.now().strftime('%Y%m%d-%H%M%S')}-{scaffold}")
     executor_options: dict[str, Any] = {"workers": opts["workers"]}

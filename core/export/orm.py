@@ -23,6 +23,7 @@ from tqdm import tqdm
 from .. import prompts
 from ..errors import DataError, SwegymError
 from ..files import atomic_output
+from ..jsonl import dumps_line
 from ..types import Task, Trajectory
 from .inputs import read_trajectories
 from .sft import ExportStats, openhands_text_messages
@@ -203,7 +204,7 @@ def export_orm(
             if count is not None and count(row["messages"]) > max_tokens:  # type: ignore[operator]
                 stats.skip("too_long")
                 continue
-            fh.write(json.dumps(row, ensure_ascii=False) + "\n")
+            fh.write(dumps_line(row))
             stats.written += 1
             seen.add(traj.instance_id)
     stats.tasks = len(seen)

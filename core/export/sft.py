@@ -21,6 +21,7 @@ from tqdm import tqdm
 
 from ..errors import DataError, SwegymError
 from ..files import atomic_output
+from ..jsonl import dumps_line
 from ..formats.fncall import clean_nulls, messages_to_text
 from ..types import Trajectory
 from .inputs import read_trajectories
@@ -161,7 +162,7 @@ def export_sft(
                 if count is not None and count(sample["messages"]) > max_tokens:  # type: ignore[operator]
                     stats.skip("too_long")
                     continue
-                fh.write(json.dumps(sample, ensure_ascii=False) + "\n")
+                fh.write(dumps_line(sample))
                 per_task[traj.instance_id] += 1
                 stats.written += 1
     stats.tasks = len(per_task)

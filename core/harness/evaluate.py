@@ -17,7 +17,8 @@ import time
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any, Callable
 
-from ..errors import InfrastructureError, SwegymError
+from ..errors import InfrastructureError, SandboxKilled, SwegymError
+from ..files import SAFE_ERRORS
 from ..interfaces import Runtime, Sandbox
 from ..types import CommandResult, EvalResult, Task
 from .grading import grade
@@ -28,7 +29,8 @@ PATCH_PATH = "/tmp/swegym_model.patch"
 TEST_PATCH_PATH = "/tmp/swegym_test.patch"
 SETUP_TIMEOUT = 300.0
 OUTPUT_LIMIT = 50_000_000  # the parser needs the whole log; the sandbox clips above this
-OOM_EXIT_CODES = (137,)  # SIGKILL without a timeout: the kernel's OOM killer (or the daemon) did it
+OOM_EXIT_CODES = (137,)  # SIGKILL without a timeout: the sandbox's OOM killer (or the tests themselves)
+INLINE_WRITE_LIMIT = 1 << 20  # characters of a file written through the shell; larger ones use write_file
 _INFRA_MODULES = ("docker", "requests", "urllib3", "http", "socket", "ssl")
 
 
@@ -50,8 +52,20 @@ class _Step:
         return res
 
     def write(self, path: str, content: str) -> None:
-        """Write a file through the open shell (base64 in a heredoc): one round trip, no extra exec."""
-        data = base64.encodebytes(content.encode("utf-8", "surrogateescape")).decode("ascii")
+        """Write a file through the open shell (base64 in a heredoc): one round trip, no extra exec.
+
+        Above :data:`INLINE_WRITE_LIMIT` the file goes through ``Sandbox.write_file`` (the runtime's
+        file API) instead: a 50 MB patch quoted into one shell command costs ~1 GB of host memory.
+        """
+        if len(content) > INLINE_WRITE_LIMIT:
+            safe = content.encode("utf-8", SAFE_ERRORS).decode("utf-8", "surrogateescape")
+            try:
+                self.sandbox.write_file(path, safe)
+            except OSError as exc:
+                raise InfrastructureError(f"could not write {path} in the sandbox", cause=str(exc)) from exc
+            return
+        # SAFE_ERRORS: a model's lone surrogate must not turn its patch into a harness error
+        data = base64.encodebytes(content.encode("utf-8", SAFE_ERRORS)).decode("ascii")
         res = self.sandbox.run(f"base64 -d > {path} <<'SWEGYM_B64_EOF'\n{data}SWEGYM_B64_EOF", timeout=SETUP_TIMEOUT)
         if res.exit_code != 0:
             raise InfrastructureError(f"could not write {path} in the sandbox (exit {res.exit_code})",
@@ -71,78 +85,98 @@ def _with_newline(patch: str) -> str:
 
 def is_infrastructure(exc: BaseException) -> bool:
     """Errors from the daemon, the network to it, or the OS: retried, never blamed on the patch."""
+    if isinstance(exc, SandboxKilled):
+        return False  # broken from inside: the agent's or the patch's doing
     if isinstance(exc, (InfrastructureError, OSError, ConnectionError, TimeoutError)):
         return True
     module = type(exc).__module__.split(".")[0]
     return module in _INFRA_MODULES
 
 
+def _killed(task: Task, step: "_Step", started: float, reason: str, message: str) -> EvalResult:
+    """The patch's code broke the sandbox (memory, killed shell): graded unresolved, with the reason."""
+    step.note(f">>>>> Sandbox killed by the patch's tests ({reason}): {message}")
+    return EvalResult(task.instance_id, "unresolved", log=step.log, duration_s=time.perf_counter() - started,
+                      error=f"{reason}: {message}", details={"reason": reason})
+
+
 def _run_once(task: Task, patch: str | None, runtime: Runtime, spec: EvalSpec, timeout: float,
               run_id: str | None, opener: Callable[[], Sandbox] | None = None) -> EvalResult:
     started = time.perf_counter()
     sandbox = opener() if opener else runtime.open(task, network=False, run_id=run_id)
-    opened = time.perf_counter()
+    step = _Step(sandbox)
     try:
-        step = _Step(sandbox)
-        base = {"instance_id": task.instance_id}
-        if patch is not None:
-            step.write(PATCH_PATH, _with_newline(patch))
-            applied = None
-            for cmd in APPLY_COMMANDS:
-                res = step.run(f"{cmd} {PATCH_PATH}", SETUP_TIMEOUT)
-                if res.timed_out:
-                    raise InfrastructureError(f"applying the patch timed out: {cmd}")
-                if res.exit_code == 0:
-                    applied = cmd
-                    break
-            if applied is None:
-                step.note(">>>>> Patch Apply Failed")
-                return EvalResult(**base, status="patch_apply_failed", log=step.log,
-                                  duration_s=time.perf_counter() - started,
-                                  details={"apply_commands": list(APPLY_COMMANDS)})
-            step.note(f">>>>> Applied Patch ({applied})")
-        for line in spec.eval_commands:
-            step.run(line, SETUP_TIMEOUT)
-        reset = spec.reset_command(task.base_commit)
-        if reset:
-            step.run(reset, SETUP_TIMEOUT)  # SWE-bench does not stop here either
-        if task.test_patch.strip():
-            step.write(TEST_PATCH_PATH, _with_newline(task.test_patch))
-            res = step.run(f"git apply -v {TEST_PATCH_PATH}", SETUP_TIMEOUT)
-            if res.exit_code != 0:
-                step.note(">>>>> Test patch did not apply; running the tests anyway (as SWE-bench does)")
-        step.note(">>>>> Start Test Output")
-        t0 = time.perf_counter()
-        res = step.run(spec.test_command, timeout)
-        test_time = res.duration_s or (time.perf_counter() - t0)
-        step.note(">>>>> End Test Output")
-        step.note(f">>>>> Test Exit Code: {res.exit_code}")  # after the end marker, as SWE-bench 5 writes it
-        if res.timed_out:
-            step.note(f">>>>> Tests Timed Out after {timeout:g}s")
-            return EvalResult(**base, status="test_timeout", log=step.log, test_duration_s=test_time,
-                              duration_s=time.perf_counter() - started,
-                              error=f"test command exceeded its {timeout:g}s timeout")
-        if res.exit_code < 0:
-            raise InfrastructureError("the sandbox shell died during the test command",
-                                      cause=f"shell lost (exit {res.exit_code}): {res.output[-300:]}")
-        if res.exit_code in OOM_EXIT_CODES:
-            raise InfrastructureError(
-                f"test command was killed (exit {res.exit_code}, SIGKILL without a timeout: out of memory?)",
-                cause=f"killed: exit {res.exit_code} (likely OOM)")
-        parse = get_parser(task.repo, spec.parser)
-        # As SWE-bench's get_logs_eval: the test section, else (nothing parsed there) the whole log.
-        status_map = parse(res.output.replace("\r\n", "\n")) or parse(step.log.replace("\r\n", "\n"))
-        g = grade(status_map, task.FAIL_TO_PASS, task.PASS_TO_PASS, exit_code=res.exit_code)
-        details: dict[str, Any] = {"tests_status": g.to_dict(), "test_exit_code": res.exit_code,
-                                   "test_command": spec.test_command,
-                                   "timings": {"open_s": round(opened - started, 3),
-                                               "setup_s": round(t0 - opened, 3),
-                                               "test_s": round(test_time, 3),
-                                               "grade_s": round(time.perf_counter() - t0 - test_time, 3)}}
-        return EvalResult(**base, status="resolved" if g.resolved else "unresolved", tests=g.tests, log=step.log,
-                          test_duration_s=test_time, duration_s=time.perf_counter() - started, details=details)
+        return _steps(task, patch, spec, timeout, sandbox, step, started)
+    except SandboxKilled as exc:
+        if patch is None:
+            raise InfrastructureError(str(exc), cause=exc.cause) from exc  # nothing of the agent's ran
+        return _killed(task, step, started, exc.reason, str(exc))
     finally:
         close_later(sandbox)
+
+
+def _steps(task: Task, patch: str | None, spec: EvalSpec, timeout: float, sandbox: Sandbox, step: "_Step",
+           started: float) -> EvalResult:
+    opened = time.perf_counter()
+    base = {"instance_id": task.instance_id}
+    if patch is not None:
+        step.write(PATCH_PATH, _with_newline(patch))
+        applied = None
+        for cmd in APPLY_COMMANDS:
+            res = step.run(f"{cmd} {PATCH_PATH}", SETUP_TIMEOUT)
+            if res.timed_out:
+                raise InfrastructureError(f"applying the patch timed out: {cmd}")
+            if res.exit_code == 0:
+                applied = cmd
+                break
+        if applied is None:
+            step.note(">>>>> Patch Apply Failed")
+            return EvalResult(**base, status="patch_apply_failed", log=step.log,
+                              duration_s=time.perf_counter() - started,
+                              details={"apply_commands": list(APPLY_COMMANDS)})
+        step.note(f">>>>> Applied Patch ({applied})")
+    for line in spec.eval_commands:
+        step.run(line, SETUP_TIMEOUT)
+    reset = spec.reset_command(task.base_commit)
+    if reset:
+        step.run(reset, SETUP_TIMEOUT)  # SWE-bench does not stop here either
+    if task.test_patch.strip():
+        step.write(TEST_PATCH_PATH, _with_newline(task.test_patch))
+        res = step.run(f"git apply -v {TEST_PATCH_PATH}", SETUP_TIMEOUT)
+        if res.exit_code != 0:
+            step.note(">>>>> Test patch did not apply; running the tests anyway (as SWE-bench does)")
+    step.note(">>>>> Start Test Output")
+    t0 = time.perf_counter()
+    res = step.run(spec.test_command, timeout)
+    test_time = res.duration_s or (time.perf_counter() - t0)
+    step.note(">>>>> End Test Output")
+    step.note(f">>>>> Test Exit Code: {res.exit_code}")  # after the end marker, as SWE-bench 5 writes it
+    if res.timed_out:
+        step.note(f">>>>> Tests Timed Out after {timeout:g}s")
+        return EvalResult(**base, status="test_timeout", log=step.log, test_duration_s=test_time,
+                          duration_s=time.perf_counter() - started,
+                          error=f"test command exceeded its {timeout:g}s timeout")
+    if res.exit_code < 0 or res.exit_code in OOM_EXIT_CODES:
+        # The shell survived but the tests were SIGKILLed (the sandbox's memory limit) or the
+        # shell was lost: the daemon is fine, so this is the patch's doing, not infrastructure.
+        reason = "out_of_memory" if res.exit_code in OOM_EXIT_CODES else "sandbox_killed"
+        if patch is None:
+            raise InfrastructureError(f"test command was killed (exit {res.exit_code}) on the unpatched "
+                                      f"repository", cause=f"killed: exit {res.exit_code}")
+        return _killed(task, step, started, reason,
+                       f"test command exit {res.exit_code} (SIGKILL without a timeout or shell lost)")
+    parse = get_parser(task.repo, spec.parser)
+    # As SWE-bench's get_logs_eval: the test section, else (nothing parsed there) the whole log.
+    status_map = parse(res.output.replace("\r\n", "\n")) or parse(step.log.replace("\r\n", "\n"))
+    g = grade(status_map, task.FAIL_TO_PASS, task.PASS_TO_PASS, exit_code=res.exit_code)
+    details: dict[str, Any] = {"tests_status": g.to_dict(), "test_exit_code": res.exit_code,
+                               "test_command": spec.test_command,
+                               "timings": {"open_s": round(opened - started, 3),
+                                           "setup_s": round(t0 - opened, 3),
+                                           "test_s": round(test_time, 3),
+                                           "grade_s": round(time.perf_counter() - t0 - test_time, 3)}}
+    return EvalResult(**base, status="resolved" if g.resolved else "unresolved", tests=g.tests, log=step.log,
+                      test_duration_s=test_time, duration_s=time.perf_counter() - started, details=details)
 
 
 # Removing a container takes ~0.5 s and the grade does not depend on it, so it happens in the
@@ -194,17 +228,28 @@ def evaluate(
     sleep: Callable[[float], None] = time.sleep,
     sandbox: Callable[[], Sandbox] | None = None,
     spec_file: str | None = None,
+    strict_grading: bool = False,
 ) -> EvalResult:
     """Grade ``patch`` on ``task``; see the module docstring.
 
     An empty patch is ``empty_patch`` without starting anything, unless ``run_empty`` (used by
     ``swegym validate``) asks to run the tests on the unpatched repository. ``sandbox`` may hand
     the first attempt a fresh sandbox opened ahead of time (see :func:`evaluate_many`); retries
-    always open a new one.
+    always open a new one. ``strict_grading`` grades a patch that touches test infrastructure
+    (conftest.py, sitecustomize, pytest settings; see :mod:`swegym.harness.strict`) ``unresolved``
+    without running it; off by default, as in SWE-bench.
     """
     started = time.perf_counter()
     if not (patch or "").strip() and not run_empty:
         return EvalResult(task.instance_id, "empty_patch", duration_s=0.0, error=None)
+    if strict_grading and (patch or "").strip():
+        from .strict import test_infrastructure_files
+
+        offending = test_infrastructure_files(patch or "", task)
+        if offending:
+            return EvalResult(task.instance_id, "unresolved", duration_s=0.0,
+                              error=f"strict grading: the patch changes test infrastructure: {', '.join(offending)}",
+                              details={"reason": "touches_test_infrastructure", "files": offending})
     spec = make_eval_spec(task, test_cmd, spec_file)
     attempts: list[str] = []
     for attempt in range(retries + 1):

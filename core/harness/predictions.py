@@ -5,12 +5,12 @@ Bad rows raise DataError naming file, row and field.
 """
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from ..errors import DataError
+from ..jsonl import loads
 
 
 @dataclass
@@ -21,23 +21,23 @@ class Prediction:
 
 
 def _rows(path: Path) -> list[tuple[int, Any]]:
-    text = path.read_text(encoding="utf-8")
+    raw = path.read_bytes()
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise DataError(f"not UTF-8 text (byte {exc.start}: {exc.reason}); save the file as UTF-8",
+                        path=str(path)) from None
     stripped = text.lstrip()
     if path.suffix.lower() == ".jsonl" or (stripped and stripped[0] == "{" and "\n{" in stripped.rstrip()):
         rows = []
         for number, line in enumerate(text.splitlines(), start=1):
             if not line.strip():
                 continue
-            try:
-                rows.append((number, json.loads(line)))
-            except json.JSONDecodeError as exc:
-                raise DataError(f"not valid JSON ({exc.msg} at column {exc.colno})", path=str(path), row=number) from None
+            rows.append((number, loads(line, path=path, row=number)))
         return rows
-    try:
-        data = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise DataError(f"not valid JSON ({exc.msg} at line {exc.lineno}); use a JSON list or JSONL",
-                        path=str(path)) from None
+    if not stripped:
+        raise DataError("is empty (expected a JSON list of predictions or JSONL)", path=str(path))
+    data = loads(text, path=path, hint="; use a JSON list or JSONL")
     if isinstance(data, dict):
         if "instance_id" in data:
             data = [data]

@@ -25,7 +25,8 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import DataError
-from ..files import write_text_atomic
+from ..files import write_text_atomic, write_text_safe
+from ..jsonl import read_json
 from ..types import EVAL_STATUSES, EvalResult
 
 REPORT_FILE = "report.json"
@@ -36,8 +37,16 @@ REWRITE_BACKOFF = 20
 
 
 def safe_name(instance_id: str) -> str:
-    """A file-system safe folder name for an instance id (ids may hold '/')."""
-    return _UNSAFE.sub("_", instance_id) or "_"
+    """A file-system safe folder name for an instance id (ids may hold '/'; long ones are hashed)."""
+    name = _UNSAFE.sub("_", instance_id) or "_"
+    if name in (".", ".."):
+        name = name.replace(".", "_")
+    if len(name) > 120:  # file names stop at 255 bytes; keep room for suffixes
+        import hashlib
+
+        digest = hashlib.sha256(instance_id.encode("utf-8", "surrogatepass")).hexdigest()[:16]
+        name = f"{name[:100]}-{digest}"
+    return name
 
 
 def summarize(instances: dict[str, dict[str, Any]]) -> dict[str, int]:
@@ -58,11 +67,7 @@ def load_report(path: str | Path) -> dict[str, Any]:
         path = path / REPORT_FILE
     if not path.exists():
         return {"summary": summarize({}), "instances": {}}
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except json.JSONDecodeError as exc:
-        raise DataError(f"not valid JSON ({exc.msg} at line {exc.lineno}); delete it to start the run over",
-                        path=str(path)) from None
+    data = read_json(path, hint="; delete it to start the run over")
     if not isinstance(data, dict) or not isinstance(data.get("instances"), dict):
         raise DataError("not a swegym report (expected {'summary': ..., 'instances': {...}})", path=str(path))
     return data
@@ -115,9 +120,9 @@ class ReportWriter:
         """Record ``result``: log and patch to files now, the row to report.json (see the module doc)."""
         folder = self.log_dir(instance_id)
         folder.mkdir(parents=True, exist_ok=True)
-        (folder / "test_output.txt").write_text(result.log or "", encoding="utf-8")
+        write_text_safe(folder / "test_output.txt", result.log or "")
         if patch is not None:
-            (folder / "patch.diff").write_text(patch, encoding="utf-8")
+            write_text_safe(folder / "patch.diff", patch)
         with self._lock:
             self.instances[instance_id] = instance_row(result)
             self._dirty = True

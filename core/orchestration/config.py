@@ -31,6 +31,8 @@ class SandboxSettings:
     eval_timeout: float = 1800.0
     infra_retries: int = 2
     network: bool = False
+    #: Wall-clock budget of one rollout's agent phase (model calls included); None: unbounded.
+    rollout_timeout: float | None = 7200.0
 
 
 @dataclass(kw_only=True)
@@ -46,6 +48,8 @@ class RunConfig(SamplingSettings, SandboxSettings):
     policy: str = "hf"
     policy_options: dict[str, Any] = field(default_factory=dict)
     evaluate: bool = True
+    #: Grade patches touching test infrastructure (conftest.py, pytest settings) unresolved.
+    strict_grading: bool = False
     retry_backoff_s: float = 2.0
 
     def sampling_for(self, instance_id: str, sample_index: int) -> SamplingParams:

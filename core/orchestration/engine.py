@@ -1,8 +1,8 @@
 """The driver loop: plan tasks × samples, skip what is done, execute, write, report progress."""
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
-import json
 import platform
 import subprocess
 import sys
@@ -11,8 +11,10 @@ from pathlib import Path
 from typing import Any, Sequence
 
 from ..errors import DataError
-from ..files import write_text_atomic
+from ..files import write_text_atomic, write_text_safe
+from ..jsonl import dumps_line
 from ..plugins import get_registry
+from ..redaction import redact, redact_command, secret_values
 from ..types import EvalResult, Task
 from .config import RunConfig
 from .rollout import RolloutRequest, execute_rollout
@@ -63,13 +65,13 @@ def _manifest(config: RunConfig, run_id: str, tasks: Sequence[Task], dataset: st
         "dataset": dataset,
         "instance_ids": [t.instance_id for t in tasks],
         "config": config.public(),
-        "executor": {"name": executor, **executor_options},
+        "executor": redact({"name": executor, **executor_options}),
         "seeds": {"base": config.seed, "per_rollout": "sha256(seed:instance_id:sample_index)[:8]"},
         "versions": _versions(),
         "git_revision": _git_revision(),
         "python": sys.version.split()[0],
         "platform": platform.platform(),
-        "command": " ".join(sys.argv) if sys.argv else None,
+        "command": redact_command(sys.argv, secret_values(dataclasses.asdict(config))) if sys.argv else None,
     }
 
 
@@ -141,7 +143,23 @@ def run(config: RunConfig, tasks: Sequence[Task], run_dir: str | Path, *, execut
 
 
 def _record(rd: RunDir, report: Any, row: dict[str, Any], samples: int) -> None:
-    """Write the evaluation log to its file, the row (without the log) to trajectories.jsonl."""
+    """Write the evaluation log to its file, the row (without the log) to trajectories.jsonl.
+
+    A row that cannot be written (a value JSON cannot hold, nesting too deep) becomes that
+    rollout's ``error`` row with the reason; the rest of the run stands.
+    """
+    try:
+        _record_row(rd, report, row, samples)
+    except (ValueError, TypeError, UnicodeError, RecursionError) as exc:
+        iid, k = row_key(row)
+        reason = f"the rollout's row could not be written: {type(exc).__name__}: {str(exc)[:500]}"
+        rd.append({"instance_id": iid, "run_id": row.get("run_id"), "status": "error", "resolved": False,
+                   "metadata": {"sample_index": k, "instance_id": iid},
+                   "evaluation": {"instance_id": iid, "status": "error", "error": reason}})
+        report.add(report_key(iid, k, samples), EvalResult(iid, "error", error=reason))
+
+
+def _record_row(rd: RunDir, report: Any, row: dict[str, Any], samples: int) -> None:
     iid, k = row_key(row)
     evaluation = row.get("evaluation")
     if evaluation is not None:
@@ -150,7 +168,7 @@ def _record(rd: RunDir, report: Any, row: dict[str, Any], samples: int) -> None:
         evaluation.pop("log", None)
     rd.append(row)
     if row.get("status") == "error":
-        rd.rollout_log(iid, k).write_text(str((evaluation or {}).get("error")), encoding="utf-8")
+        write_text_safe(rd.rollout_log(iid, k), str((evaluation or {}).get("error")))
 
 
 def _backfill_report(rd: RunDir, report: Any, samples: int) -> None:
@@ -164,7 +182,7 @@ def _backfill_report(rd: RunDir, report: Any, samples: int) -> None:
 
 def _drop_error_rows(rd: RunDir) -> None:
     keep = [r for r in rd.rows() if r.get("status") != "error"]
-    write_text_atomic(rd.trajectories_path, "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in keep), fsync=True)
+    write_text_atomic(rd.trajectories_path, "".join(dumps_line(r) for r in keep), fsync=True)
 
 
 def _cleanup_stale(config: RunConfig, run_id: str) -> None:

@@ -12,7 +12,8 @@ import traceback
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
-from ..errors import InfrastructureError, SwegymError
+from ..deadline import DeadlineExceeded, deadline
+from ..errors import InfrastructureError, SandboxKilled, SwegymError
 from ..plugins import create
 from ..types import EvalResult, Task, Trajectory
 from .config import RunConfig
@@ -52,6 +53,15 @@ def _is_infrastructure(exc: BaseException) -> bool:
     return isinstance(exc, InfrastructureError) or is_infrastructure(exc)
 
 
+def _cause(exc: BaseException) -> str:
+    """What an error row keeps: the message (with the URL the policy names), not just the class."""
+    message = f"{type(exc).__name__}: {exc}"
+    cause = getattr(exc, "cause", None)
+    if cause and cause not in message:
+        message = f"{message} ({cause})"
+    return message[:4000]
+
+
 def _policy(config: RunConfig, task: Task) -> Any:
     options = dict(config.policy_options)
     if config.policy == "replay":
@@ -73,7 +83,8 @@ def _rollout_once(request: RolloutRequest, timings: dict[str, float]) -> Traject
     timings["sandbox_s"] = time.perf_counter() - t0
     try:
         t0 = time.perf_counter()
-        trajectory = scaffold.run(task, sandbox, policy, sampling)
+        with deadline(config.rollout_timeout):
+            trajectory = scaffold.run(task, sandbox, policy, sampling)
         timings["agent_s"] = time.perf_counter() - t0
     finally:
         sandbox.close()
@@ -91,14 +102,23 @@ def execute_rollout(request: RolloutRequest) -> dict[str, Any]:
     attempts: list[str] = []
     trajectory: Trajectory | None = None
     failure: str | None = None
+    killed: SandboxKilled | None = None
     for attempt in range(config.infra_retries + 1):
         try:
             trajectory = _rollout_once(request, timings)
             break
         except SwegymError:
             raise  # a usage error (unknown plugin, bad option) stops the run
+        except SandboxKilled as exc:  # the agent's commands broke its own sandbox: its outcome
+            killed = exc
+            attempts.append(exc.cause)
+            break
+        except DeadlineExceeded as exc:  # retrying would spend the whole budget again
+            attempts.append(exc.cause)
+            failure = f"infrastructure: {exc} ({exc.cause})"
+            break
         except Exception as exc:  # noqa: BLE001 - classified here
-            cause = getattr(exc, "cause", None) or f"{type(exc).__name__}: {exc}"
+            cause = _cause(exc)
             attempts.append(cause)
             if not _is_infrastructure(exc):
                 failure = f"scaffold crashed: {cause}\n{traceback.format_exc()}"
@@ -106,7 +126,12 @@ def execute_rollout(request: RolloutRequest) -> dict[str, Any]:
             failure = f"infrastructure: {cause}"
             if attempt < config.infra_retries:
                 time.sleep(config.retry_backoff_s * (2 ** attempt))
-    if trajectory is None:
+    if killed is not None:
+        trajectory = Trajectory(instance_id=task.instance_id, scaffold=config.scaffold,
+                                stop_reason="sandbox_killed", metadata={})
+        evaluation = EvalResult(task.instance_id, "unresolved", error=f"{killed.reason}: {killed}",
+                                details={"stage": "rollout", "reason": killed.reason})
+    elif trajectory is None:
         trajectory = Trajectory(instance_id=task.instance_id, scaffold=config.scaffold,
                                 stop_reason="error", metadata={})
         evaluation = EvalResult(task.instance_id, "error", error=failure, details={"stage": "rollout"})
@@ -115,7 +140,8 @@ def execute_rollout(request: RolloutRequest) -> dict[str, Any]:
 
         t0 = time.perf_counter()
         evaluation = evaluate(task, trajectory.patch, _runtime(config, request.run_id), timeout=config.eval_timeout,
-                              retries=config.infra_retries, run_id=request.run_id)
+                              retries=config.infra_retries, run_id=request.run_id,
+                              strict_grading=config.strict_grading)
         timings["eval_s"] = time.perf_counter() - t0
     else:
         evaluation = None

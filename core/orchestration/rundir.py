@@ -6,7 +6,6 @@ written; a torn last line is cut off when the run resumes. Identity of a row is
 """
 from __future__ import annotations
 
-import json
 import os
 import threading
 from pathlib import Path
@@ -14,7 +13,7 @@ from typing import Any, Iterator
 
 from ..errors import DataError
 from ..files import write_json_atomic
-from ..jsonl import iter_jsonl
+from ..jsonl import dumps_line, iter_jsonl, read_json
 
 TRAJECTORIES = "trajectories.jsonl"
 MANIFEST = "manifest.json"
@@ -69,7 +68,7 @@ class RunDir:
         return {row_key(r) for r in self.rows()}
 
     def append(self, row: dict[str, Any]) -> None:
-        line = json.dumps(row, ensure_ascii=False) + "\n"
+        line = dumps_line(row)
         with self._lock, self.trajectories_path.open("a", encoding="utf-8") as fh:
             fh.write(line)
             fh.flush()
@@ -80,37 +79,40 @@ class RunDir:
         path = self.path / MANIFEST
         if not path.exists():
             return None
-        return json.loads(path.read_text(encoding="utf-8"))
+        data = read_json(path, hint="; delete it (or the run directory) to start the run over")
+        if not isinstance(data, dict):
+            raise DataError("not a swegym manifest (expected a JSON object); delete it to start over", path=str(path))
+        return data
 
     def write_manifest(self, manifest: dict[str, Any]) -> None:
         write_json_atomic(self.path / MANIFEST, manifest, fsync=True)
 
     # -- single writer -----------------------------------------------------------------------
     def acquire(self) -> None:
-        """Refuse to run twice on one directory at once (a live pid holds the lock)."""
-        lock = self.path / LOCK
-        if lock.exists():
+        """Refuse to run twice on one directory at once.
+
+        ``fcntl.flock`` on ``.lock`` is atomic (two drivers started at the same instant cannot
+        both get it) and the kernel drops it when the process dies, even by ``kill -9``, so a
+        stale lock never blocks a resume. The file stays (unlinking it would let a third
+        process lock a new inode while the second still holds the old one); it holds the pid.
+        """
+        import fcntl
+
+        fd = os.open(self.path / LOCK, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
             try:
-                pid = int(lock.read_text().strip() or 0)
-            except ValueError:
-                pid = 0
-            if pid and pid != os.getpid() and _pid_alive(pid):
-                raise DataError(f"another swegym process (pid {pid}) is writing this run directory; "
-                                f"wait for it or stop it", path=str(self.path))
-        lock.write_text(str(os.getpid()))
+                pid = os.pread(fd, 32, 0).decode("ascii", "replace").strip() or "?"
+            finally:
+                os.close(fd)
+            raise DataError(f"another swegym process (pid {pid}) is writing this run directory; "
+                            f"wait for it or stop it", path=str(self.path)) from None
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, str(os.getpid()).encode(), 0)
+        self._lock_fd = fd
 
     def release(self) -> None:
-        try:
-            (self.path / LOCK).unlink()
-        except FileNotFoundError:
-            pass
-
-
-def _pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
+        fd, self._lock_fd = getattr(self, "_lock_fd", None), None
+        if fd is not None:
+            os.close(fd)  # closing drops the flock

@@ -13,6 +13,7 @@ from typing import Any
 
 import jinja2
 
+from ..files import SAFE_ERRORS
 from .runs import Rollout, test_results
 
 TEMPLATES = Path(__file__).parent / "templates"
@@ -124,7 +125,7 @@ def write_html(out_dir: Path, summary: dict[str, Any], rollouts: list[Rollout], 
             tests=sorted(test_results(r.traj).items()), patch_lines=patch_lines(r.traj.patch or ""),
             messages=[message_view(m) for m in r.traj.messages],
         )
-        (pages / names[i]).write_text(html, encoding="utf-8")
+        (pages / names[i]).write_text(html, encoding="utf-8", errors=SAFE_ERRORS)
     index = out_dir / "index.html"
     index.write_text(env.get_template("index.html.j2").render(
         **common, title="swegym report", summary=summary, rollouts=views, sources=sources,

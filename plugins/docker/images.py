@@ -36,6 +36,7 @@ from swegym.errors import InfrastructureError, SwegymError
 from swegym.repos import repo_source
 from swegym.specs import EnvSpec, get_spec
 from swegym.types import Task
+from swegym.validation import check_commit
 
 LAYER_VERSION = "1"  # bump when the base/env Dockerfile templates change meaning
 INSTANCE_LAYER_VERSION = "2"  # bump when the instance template changes meaning
@@ -266,6 +267,7 @@ class ImageBuilder:
 
     def _build_instance(self, plan: Plan) -> None:
         task, spec = plan.task, plan.spec
+        check_commit(task.base_commit)  # tasks built in code skip the loader's check; the host runs git on it
         files: dict[str, bytes | Path] = {}
         tmp = None
         try:
@@ -278,9 +280,9 @@ class ImageBuilder:
                 checkout: list[str] = []
             else:
                 fetch = []
-                checkout = [f"git clone -q {_quote(plan.source)} /testbed",
+                checkout = [f"git clone -q -- {_quote(plan.source)} /testbed",
                             "cd /testbed",
-                            f"git checkout -q --detach {task.base_commit}",
+                            f"git checkout -q --detach {_quote(task.base_commit)} --",
                             *_strip_history_lines(task.base_commit)]
             lines = list(checkout)
             lines.append("cd /testbed")
@@ -299,7 +301,7 @@ class ImageBuilder:
                 # tracked files the install rewrote (e.g. a committed egg-info) are install state too
                 "git diff --name-only -z | xargs -0 -r git update-index --skip-worktree --",
                 "git update-index -q --refresh || true",
-                f"test \"$(git rev-parse HEAD)\" = {task.base_commit}",
+                f"test \"$(git rev-parse HEAD)\" = {_quote(task.base_commit)}",
             ]
             dockerfile = "\n".join([f"FROM {plan.env_tag}", *fetch, _sh(lines), "WORKDIR /testbed"]) + "\n"
             files["Dockerfile"] = dockerfile.encode()
@@ -379,10 +381,10 @@ def _is_local(source: str) -> bool:
     return not re.match(r"^[a-z][a-z0-9+.-]*://", source) and not source.startswith("git@")
 
 
-def _git(args: list[str], cwd: Path | None = None) -> str:
+def _git(args: list[str], cwd: Path | None = None, *, check: bool = True) -> str:
     env = {**os.environ, "GIT_TERMINAL_PROMPT": "0", "GIT_CONFIG_NOSYSTEM": "1"}
     proc = subprocess.run(["git", *args], cwd=cwd, env=env, capture_output=True, text=True)
-    if proc.returncode:
+    if proc.returncode and check:
         raise SwegymError(f"git {' '.join(args[:3])} failed: {proc.stderr.strip()[:500]}")
     return proc.stdout.strip()
 
@@ -392,7 +394,7 @@ def _strip_history_lines(base_commit: str) -> list[str]:
     return [
         "git remote remove origin 2>/dev/null || true",
         "git for-each-ref --format='%(refname)' | while read -r ref; do git update-ref -d \"$ref\"; done",
-        f"git checkout -q -B main {base_commit}",
+        f"git checkout -q -B main {_quote(base_commit)} --",
         "git reflog expire --expire=now --all",
         "git gc -q --prune=now 2>/dev/null || true",
     ]
@@ -403,18 +405,22 @@ def _prepare_local_repo(source: str, base_commit: str, target: Path) -> None:
     src = Path(source)
     if not src.exists():
         raise SwegymError(f"repository source {src} does not exist; pass --repo-source owner/name=PATH")
-    _git(["clone", "-q", "--no-checkout", str(src), str(target)])
+    check_commit(base_commit)
+    _git(["clone", "-q", "--no-checkout", "--", str(src), str(target)])
     try:
         _git(["cat-file", "-e", f"{base_commit}^{{commit}}"], cwd=target)
     except SwegymError:
         raise SwegymError(f"commit {base_commit} is not in the repository source {src}; "
                           f"update the mirror (git fetch) or check the task's base_commit") from None
-    _git(["-c", "advice.detachedHead=false", "checkout", "-q", "--detach", base_commit], cwd=target)
-    script = "\n".join(_strip_history_lines(base_commit))
-    proc = subprocess.run(["bash", "-c", "set -e\n" + script], cwd=target, capture_output=True, text=True,
-                          env={**os.environ, "GIT_CONFIG_NOSYSTEM": "1"})
-    if proc.returncode:
-        raise SwegymError(f"preparing {src} at {base_commit} failed: {proc.stderr.strip()[:500]}")
+    _git(["-c", "advice.detachedHead=false", "checkout", "-q", "--detach", base_commit, "--"], cwd=target)
+    # The same steps as _strip_history_lines, as argv: nothing from the task goes through a host shell.
+    _git(["remote", "remove", "origin"], cwd=target, check=False)
+    refs = _git(["for-each-ref", "--format=%(refname)"], cwd=target)
+    for ref in filter(None, refs.splitlines()):
+        _git(["update-ref", "-d", ref], cwd=target)
+    _git(["checkout", "-q", "-B", "main", base_commit, "--"], cwd=target)
+    _git(["reflog", "expire", "--expire=now", "--all"], cwd=target)
+    _git(["gc", "-q", "--prune=now"], cwd=target, check=False)
 
 
 def list_images(client: Any, prefix: str | None = None) -> list[Any]:

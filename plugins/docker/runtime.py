@@ -17,7 +17,7 @@ from swegym.errors import InfrastructureError, SwegymError
 from swegym.interfaces import Runtime
 from swegym.types import Task
 
-from . import hygiene
+from . import disk, hygiene
 from .images import ImageBuilder
 
 
@@ -83,6 +83,7 @@ class DockerRuntime(Runtime):
                  mem_limit: str | int | None = "4g", cpus: float | None = None, pids_limit: int | None = 1024,
                  run_id: str | None = None, build_if_missing: bool = True, use_published: bool = True,
                  pull: bool = True, network: bool = False, pool_size: int = 0, client: Any = None,
+                 disk_limit: str | int | None = "20g", disk_poll_s: float = 10.0,
                  **unknown: Any) -> None:
         if unknown:
             raise SwegymError(f"docker runtime: unknown option(s) {', '.join(sorted(unknown))}")
@@ -92,6 +93,11 @@ class DockerRuntime(Runtime):
         self.mem_limit = parse_memory(mem_limit)
         self.cpus = cpus if cpus is not None else float(os.cpu_count() or 1)
         self.pids_limit = pids_limit
+        # Disk budget of a sandbox's writable layer: a quota where the driver has one, else a watchdog.
+        self.disk_limit = parse_memory(disk_limit)
+        self._disk_quota = bool(self.disk_limit) and disk.quota_supported(self.client)
+        self.watchdog = disk.DiskWatchdog(self.client.api, self.disk_limit, float(disk_poll_s)) \
+            if self.disk_limit else None
         self.run_id = run_id or f"run-{uuid.uuid4().hex[:12]}"
         self.build_if_missing = build_if_missing
         self.use_published = use_published
@@ -146,6 +152,8 @@ class DockerRuntime(Runtime):
             if container is None:
                 container = self._start_container(image, net, labels)
             sandbox = DockerSandbox(self, container, task, image, run_id, session=session)
+            if self.watchdog is not None and not self._disk_quota:
+                self.watchdog.watch(sandbox)
         except docker.errors.ImageNotFound as exc:
             if container is not None:
                 self._remove_container(container.id)
@@ -168,10 +176,19 @@ class DockerRuntime(Runtime):
             network_mode="bridge" if net else "none", pids_limit=self.pids_limit,
             nano_cpus=int(self.cpus * 1e9) if self.cpus else None, stdin_open=False, tty=False,
         )
+        if self._disk_quota:
+            kwargs["storage_opt"] = {"size": str(self.disk_limit)}
         if self.mem_limit:
             kwargs["mem_limit"] = self.mem_limit
             kwargs["memswap_limit"] = self.mem_limit  # no swap: the limit is the limit
-        container = self.client.containers.create(image, **kwargs)
+        try:
+            container = self.client.containers.create(image, **kwargs)
+        except Exception as exc:  # noqa: BLE001 - e.g. xfs without pquota: fall back to the watchdog
+            if "storage_opt" not in kwargs or "storage" not in str(exc).lower():
+                raise
+            self._disk_quota = False
+            kwargs.pop("storage_opt")
+            container = self.client.containers.create(image, **kwargs)
         hygiene.track(container.id, lambda cid=container.id: self._remove_container(cid))
         try:
             container.start()
@@ -247,6 +264,8 @@ class DockerRuntime(Runtime):
 
     def close(self) -> None:
         """Remove pooled containers and release the client (open sandboxes stay usable until closed)."""
+        if self.watchdog is not None:
+            self.watchdog.close()
         with self._pool_lock:
             self._closed = True
             pooled = [entry for items in self._pool.values() for entry in items]

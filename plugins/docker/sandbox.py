@@ -10,7 +10,7 @@ import tarfile
 import time
 from typing import Any
 
-from swegym.errors import InfrastructureError
+from swegym.errors import InfrastructureError, SandboxKilled
 from swegym.interfaces import DEFAULT_OUTPUT_LIMIT, Sandbox
 from swegym.types import CommandResult, Task
 
@@ -59,6 +59,7 @@ class DockerSandbox(Sandbox):
         self._closed = False
         self.session = session or new_session(self.api, container.id)
         self.session.is_alive = self._alive
+        self._opened_at = int(time.time())
 
     # -- liveness -----------------------------------------------------------------------------
     def _alive(self) -> tuple[bool, str]:
@@ -71,6 +72,42 @@ class DockerSandbox(Sandbox):
         return False, (f"container {self.container.id[:12]} stopped: status={state.get('Status')} "
                        f"exit={state.get('ExitCode')} oom_killed={state.get('OOMKilled')} {state.get('Error') or ''}")
 
+    def _blame(self, exc: InfrastructureError) -> InfrastructureError:
+        """Who broke the sandbox? The inside (agent, patch) → SandboxKilled; the daemon or an outside
+        kill/removal → the InfrastructureError as it was.
+
+        Inside: the daemon answers, the container still exists, and no kill/stop/destroy request
+        for it reached the daemon (``docker kill``, ``rm -f``, a cleanup all log one; a process that
+        kills PID 1's child from inside, an OOM kill, or SIGSTOP do not).
+        """
+        if isinstance(exc, SandboxKilled) or self._closed:
+            return exc
+        if getattr(self, "disk_exceeded", None):
+            limit = getattr(self.runtime, "disk_limit", None)
+            return SandboxKilled(f"the sandbox wrote {self.disk_exceeded / 2**20:.0f} MiB, over its disk limit "
+                                 f"({(limit or 0) / 2**20:.0f} MiB, runtime option disk_limit): {exc}",
+                                 reason="disk_limit", cause=f"disk_limit: {exc.cause}")
+        try:
+            state = self.api.inspect_container(self.container.id)["State"]
+            now = int(time.time()) + 1
+            outside = list(self.api.events(since=self._opened_at - 5, until=now, decode=True,
+                                           filters={"container": self.container.id,
+                                                    "event": ["kill", "stop", "destroy", "pause"]}))
+        except Exception:  # noqa: BLE001 - daemon unreachable or container removed: infrastructure
+            return exc
+        if outside:
+            return exc
+        reason = "out_of_memory" if state.get("OOMKilled") else "sandbox_killed"
+        return SandboxKilled(f"the sandbox was broken from inside ({reason}): {exc}", reason=reason,
+                             cause=f"{reason}: {exc.cause}")
+
+    def _side(self, script: str, timeout: float = 120.0) -> tuple[int, str]:
+        """A housekeeping command in the control shell; a broken sandbox is blamed on whoever broke it."""
+        try:
+            return self.session.side(script, timeout=timeout)
+        except InfrastructureError as exc:
+            raise self._blame(exc) from exc
+
     def _check(self) -> None:
         if self._closed:
             raise InfrastructureError("sandbox already closed", cause="use after close()")
@@ -79,7 +116,10 @@ class DockerSandbox(Sandbox):
     def run(self, command: str, timeout: float = 120.0, output_limit: int = DEFAULT_OUTPUT_LIMIT) -> CommandResult:
         self._check()
         start = time.monotonic()
-        code, output, timed_out, truncated = self.session.run(command, timeout, output_limit)
+        try:
+            code, output, timed_out, truncated = self.session.run(command, timeout, output_limit)
+        except InfrastructureError as exc:
+            raise self._blame(exc) from exc
         return CommandResult(exit_code=code, output=output, timed_out=timed_out, truncated=truncated,
                              duration_s=time.monotonic() - start)
 
@@ -95,7 +135,7 @@ class DockerSandbox(Sandbox):
         self._check()
         path = self._abs(path)
         q = ansi_c_quote(path)
-        code, out = self.session.side(
+        code, out = self._side(
             f"f={q}; [ -d \"$f\" ] && exit 21; [ -e \"$f\" ] || exit 22; "
             f"[ \"$(stat -L -c %s -- \"$f\")\" -le {self.SHELL_FILE_LIMIT} ] || exit 24; "
             "command -v base64 >/dev/null || exit 24; base64 -w0 -- \"$f\"")
@@ -139,7 +179,7 @@ class DockerSandbox(Sandbox):
         q, parent = ansi_c_quote(path), ansi_c_quote(posixpath.dirname(path) or "/")
         if len(data) <= self.SHELL_FILE_LIMIT:
             # `>` truncates in place: an existing file keeps its mode and owner (and a symlink its target).
-            code, out = self.session.side(
+            code, out = self._side(
                 f"command -v base64 >/dev/null || exit 24; mkdir -p -- {parent} && "
                 f"printf %s {base64.b64encode(data).decode()} | base64 -d > {q}")
             if code == 0:
@@ -152,7 +192,7 @@ class DockerSandbox(Sandbox):
         self._write_archive(path, data)
 
     def _write_archive(self, path: str, data: bytes) -> None:
-        code, out = self.session.side(f"if [ -f {ansi_c_quote(path)} ]; then stat -c %a {ansi_c_quote(path)}; fi; "
+        code, out = self._side(f"if [ -f {ansi_c_quote(path)} ]; then stat -c %a {ansi_c_quote(path)}; fi; "
                                       f"mkdir -p {ansi_c_quote(posixpath.dirname(path) or '/')}")
         mode = int(out.strip(), 8) if code == 0 and out.strip().isdigit() else 0o644
         buf = io.BytesIO()
@@ -172,14 +212,14 @@ class DockerSandbox(Sandbox):
     def diff(self, repo_dir: str | None = None) -> str:
         self._check()
         repo = ansi_c_quote(repo_dir or self.repo_dir)
-        base = self.task.base_commit
+        base = ansi_c_quote(self.task.base_commit)
         # A private index: the agent's staging area is left alone; `add -A` makes new files show up.
         script = (f"cd {repo} && idx=$(mktemp) && trap 'rm -f \"$idx\"' EXIT && "
                   f"{{ cp .git/index \"$idx\" 2>/dev/null || true; }} && "
                   f"GIT_INDEX_FILE=\"$idx\" git add -A >/dev/null 2>&1 && "
                   f"GIT_INDEX_FILE=\"$idx\" git -c core.quotepath=false diff --cached --no-color --no-ext-diff "
-                  f"--no-renames {base}")
-        code, out = self.session.side(script, timeout=300)
+                  f"--no-renames {base} --")
+        code, out = self._side(script, timeout=300)
         if code != 0:
             raise InfrastructureError(f"git diff failed in the sandbox (exit {code})", cause=out[-1000:])
         return strip_binary(out)
@@ -187,8 +227,8 @@ class DockerSandbox(Sandbox):
     def reset(self) -> None:
         self._check()
         repo = ansi_c_quote(self.repo_dir)
-        script = f"cd {repo} && git reset -q --hard {self.task.base_commit} && git clean -fdq"
-        code, out = self.session.side(script, timeout=300)
+        script = f"cd {repo} && git reset -q --hard {ansi_c_quote(self.task.base_commit)} -- && git clean -fdq"
+        code, out = self._side(script, timeout=300)
         if code != 0:
             raise InfrastructureError(f"reset to {self.task.base_commit[:10]} failed (exit {code})", cause=out[-1000:])
 

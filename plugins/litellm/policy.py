@@ -73,6 +73,20 @@ def clean_messages(messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return out
 
 
+def _rollout_deadline_check(after: float = 0.0) -> None:
+    """Raise the rollout's DeadlineExceeded when it is the rollout's budget (not the call's) that ends."""
+    from swegym.deadline import DeadlineExceeded, remaining
+
+    left = remaining()
+    if left is not None and left <= after:
+        raise DeadlineExceeded("the rollout ran out of its time budget (rollout_timeout) waiting for the model",
+                               cause="rollout deadline exceeded while waiting for the model")
+
+
+class MalformedReply(Exception):
+    """A 200 reply that holds no usable message (``"choices": []``): retried, then infrastructure."""
+
+
 class LiteLLMPolicy(Policy):
     """Any litellm model name; ``api_base``/``api_key`` for OpenAI-compatible servers."""
 
@@ -86,6 +100,8 @@ class LiteLLMPolicy(Policy):
         *,
         max_retries: int = 6,
         timeout: float = 600.0,
+        deadline: float | None = 1800.0,
+        max_reply_chars: int | None = 400_000,
         function_calling: FunctionCalling = "auto",
         sampling: SamplingParams | dict[str, Any] | None = None,
         backoff_base: float = 1.0,
@@ -103,11 +119,13 @@ class LiteLLMPolicy(Policy):
         try:
             self.max_retries = int(max_retries)
             self.timeout = float(timeout)
+            self.deadline = float(deadline) if deadline is not None else None
+            self.max_reply_chars = int(max_reply_chars) if max_reply_chars else None
             self.backoff_base = float(backoff_base)
             self.backoff_max = float(backoff_max)
         except (TypeError, ValueError) as exc:
             raise SwegymError(f"litellm policy: max_retries, timeout and backoff_* must be numbers ({exc})") from None
-        if self.max_retries < 0 or self.timeout <= 0:
+        if self.max_retries < 0 or self.timeout <= 0 or (self.deadline is not None and self.deadline <= 0):
             raise SwegymError(f"litellm policy: need max_retries >= 0 and timeout > 0, got {max_retries}, {timeout}")
         self.model = model
         self.api_base = api_base or None
@@ -161,7 +179,8 @@ class LiteLLMPolicy(Policy):
         """Settings safe to write into manifests and trajectories (never the key)."""
         return {"policy": self.name, "model": self.model, "api_base": self.api_base,
                 "function_calling": "native" if self._supports_fc else "text",
-                "sampling": asdict(self.sampling), "max_retries": self.max_retries, "timeout": self.timeout}
+                "sampling": asdict(self.sampling), "max_retries": self.max_retries, "timeout": self.timeout,
+                "deadline": self.deadline, "max_reply_chars": self.max_reply_chars}
 
     # -- one call --------------------------------------------------------------------------
     def _request(self, messages: list[dict[str, Any]], tools: list[dict[str, Any]] | None,
@@ -196,11 +215,25 @@ class LiteLLMPolicy(Policy):
         tools: list[dict[str, Any]] | None = None,
         sampling: SamplingParams | None = None,
     ) -> PolicyResponse:
-        """One reply. Retries transient failures; context overflow comes back as an outcome."""
+        """One reply. Retries transient failures; context overflow comes back as an outcome.
+
+        The whole call, retries and backoff included, ends within ``deadline`` seconds (and within
+        the rollout's own deadline, :mod:`swegym.deadline`): each try waits at most what is left.
+        """
         sampling = sampling if sampling is not None else self.sampling
         kwargs = self._request(messages, tools, sampling)
         attempt = 0
+        started = time.monotonic()
+        where = f" at {self.api_base}" if self.api_base else ""
         while True:
+            left = self._time_left(started)
+            if left is not None and left <= 0:
+                _rollout_deadline_check()
+                raise InfrastructureError(
+                    f"model {self.model!r}{where}: no reply within the call's time budget "
+                    f"({self._budget_text()}) after {attempt} attempt(s)",
+                    cause=f"model {self.model}{where}: deadline exceeded") from None
+            kwargs["timeout"] = self.timeout if left is None else max(min(self.timeout, left), 0.001)
             try:
                 response = self._litellm.completion(**kwargs, api_key=self._key())
                 return self._to_response(response)
@@ -211,7 +244,7 @@ class LiteLLMPolicy(Policy):
                                           finish_reason="context_window_exceeded",
                                           usage=Usage(calls=1))
                 message = self._redact(f"{type(exc).__name__}: {exc}")
-                if not is_retryable(exc):
+                if not (isinstance(exc, MalformedReply) or is_retryable(exc)):
                     raise SwegymError(
                         f"model {self.model!r}"
                         f"{f' at {self.api_base}' if self.api_base else ''} rejected the request: {message}. "
@@ -219,17 +252,36 @@ class LiteLLMPolicy(Policy):
                     ) from None
                 if attempt >= self.max_retries:
                     raise InfrastructureError(
-                        f"model {self.model!r} still failing after {attempt + 1} attempt(s): {message}",
-                        cause=type(exc).__name__,
+                        f"model {self.model!r}{where} still failing after {attempt + 1} attempt(s): {message}",
+                        cause=f"model {self.model}{where}: {message[:1000]}",
                     ) from None
                 delay = backoff_delay(attempt, self.backoff_base, self.backoff_max, self._rng)
                 hint = retry_after(exc)
                 if hint is not None:
                     delay = max(delay, min(hint, self.backoff_max))
+                left = self._time_left(started)
+                if left is not None and left <= delay:
+                    _rollout_deadline_check(delay)
+                    raise InfrastructureError(
+                        f"model {self.model!r}{where}: out of its time budget ({self._budget_text()}) after "
+                        f"{attempt + 1} attempt(s): {message}",
+                        cause=f"model {self.model}{where}: deadline exceeded: {message[:1000]}") from None
                 log.warning("model %s: %s; retry %d/%d in %.2fs", self.model, message, attempt + 1,
                             self.max_retries, delay)
                 time.sleep(delay)
                 attempt += 1
+
+    def _time_left(self, started: float) -> float | None:
+        """Seconds left of this call's budget and the rollout's, whichever ends first."""
+        from swegym.deadline import remaining
+
+        limits = [v for v in (remaining(),
+                              None if self.deadline is None else self.deadline - (time.monotonic() - started))
+                  if v is not None]
+        return min(limits) if limits else None
+
+    def _budget_text(self) -> str:
+        return f"deadline={self.deadline:g}s per call" if self.deadline is not None else "the rollout's deadline"
 
     def _key(self) -> str | None:
         """The key to send; local OpenAI-compatible servers (vLLM) often need none, so send "EMPTY"."""
@@ -242,7 +294,10 @@ class LiteLLMPolicy(Policy):
         return redact(text, [self._api_key.get() or ""])
 
     def _to_response(self, response: Any) -> PolicyResponse:
-        choice = response.choices[0]
+        choices = getattr(response, "choices", None) or []
+        if not choices or getattr(choices[0], "message", None) is None:
+            raise MalformedReply(f"the server answered without a choice/message (choices={str(choices)[:200]})")
+        choice = choices[0]
         message = choice.message
         calls = []
         for call in getattr(message, "tool_calls", None) or []:
@@ -257,8 +312,35 @@ class LiteLLMPolicy(Policy):
             raw = response.model_dump()
         except Exception:  # noqa: BLE001 - raw is a convenience only
             raw = None
-        return PolicyResponse(content=message.content or "", tool_calls=calls, usage=usage,
+        content = message.content or ""
+        cap = self._cap_reply(content, calls)
+        if cap is not None:
+            content, calls, raw = cap["content"], cap["calls"], {"swegym_reply_cap": cap["record"]}
+        return PolicyResponse(content=content, tool_calls=calls, usage=usage,
                               outcome="ok", finish_reason=choice.finish_reason, raw=raw)
+
+    def _cap_reply(self, content: str, calls: list[ToolCall]) -> dict[str, Any] | None:
+        """Cut a reply longer than ``max_reply_chars`` (a runaway or hostile server); say so in ``raw``.
+
+        Why: a 20 MB reply otherwise becomes a 60 MB trajectory row and ~0.5 GB of host memory.
+        """
+        limit = self.max_reply_chars
+        size = len(content) + sum(len(c.arguments) for c in calls)
+        if limit is None or size <= limit:
+            return None
+        marker = f"\n[swegym: reply cut at {limit} of {size} characters (max_reply_chars)]"
+        log.warning("model %s: reply of %d characters cut to %d (max_reply_chars)", self.model, size, limit)
+        budget = limit
+        content = content[:budget] + (marker if len(content) > budget else "")
+        budget = max(budget - len(content), 0)
+        kept = []
+        for call in calls:
+            if len(call.arguments) > budget:
+                call = ToolCall(id=call.id, name=call.name, arguments=call.arguments[:budget])
+            budget = max(budget - len(call.arguments), 0)
+            kept.append(call)
+        return {"content": content, "calls": kept,
+                "record": {"limit": limit, "reply_chars": size, "truncated": True}}
 
     def _cost(self, response: Any, prompt: int, completion: int) -> float | None:
         """USD cost of the call; None when nobody knows the model's price."""
