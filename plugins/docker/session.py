@@ -35,12 +35,15 @@ from typing import Any, Callable
 
 from swegym.errors import InfrastructureError
 
-START_FILE = "/dev/shm/.swegym_cmd_start"  # tmpfs, out of the way of `rm -rf /tmp/*`
+START_FILE = "/dev/shm/.swegym_cmd_start"
+SIDE_ERR = "/dev/shm/.swegym_side_err"  # the control commands' stderr  # tmpfs, out of the way of `rm -rf /tmp/*`
 TRUNCATION_MARKER = "\n\n[... {omitted} characters of output omitted ...]\n\n"
+MARKER_HOLD = 4096 + 256  # longest end marker: tokens, exit code and a PATH_MAX cwd
 TIMEOUT_EXIT_CODE = 124  # what coreutils `timeout` returns; CommandResult.timed_out is the real signal
 
 # Runs in the control shell; uses builtins only (read, kill, globbing) so it never forks.
 KILL_FUNCTION = r"""
+__swegym_return() { return "$1"; }
 __swegym_kill() {
   local start=$1; shift
   local -A keep=([1]=1 [$$]=1)
@@ -111,23 +114,10 @@ class OutputClipper:
             if len(self.tail) > 2 * keep:
                 del self.tail[: len(self.tail) - keep]
 
-    def window(self) -> bytes:
-        """The last ``2 * reserve`` bytes seen (head and tail joined): where the end marker is searched."""
-        want = self.reserve * 2
-        if len(self.tail) >= want:
-            return bytes(self.tail[-want:])
-        return bytes(self.head[len(self.head) - min(len(self.head), want - len(self.tail)):]) + bytes(self.tail)
-
-    def result(self, cut_end: int = 0) -> tuple[str, bool]:
-        """Decoded output with the last ``cut_end`` bytes (the marker) removed, and a truncated flag."""
+    def result(self) -> tuple[str, bool]:
+        """Decoded output (head + omission note + tail when over the limit) and a truncated flag."""
         head, tail = bytes(self.head), bytes(self.tail)
-        if cut_end:
-            if len(tail) >= cut_end:
-                tail = tail[: len(tail) - cut_end]
-            else:
-                head = head[: len(head) - (cut_end - len(tail))]
-                tail = b""
-        body_total = self.total - cut_end
+        body_total = self.total
         kept_tail = tail[-self.tail_cap:] if self.tail_cap else b""
         if body_total <= self.limit or len(head) + len(tail) <= self.limit:
             return (head + tail).decode("utf-8", "replace"), False
@@ -241,7 +231,11 @@ class ShellStream:
 
     def read_reply(self, timeout: float | None, output_limit: int,
                    on_deadline: Callable[[], float | None] | None = None) -> Reply:
+        """Read until the end marker, wherever it lands in a chunk (a background flood can put it
+        anywhere in a 1 MB read); only the last ``MARKER_HOLD`` bytes are held back, in case a
+        marker is split between reads. Everything before the marker is the output."""
         clip = OutputClipper(output_limit)
+        held = b""
         deadline = None if timeout is None else time.monotonic() + timeout
         while True:
             remaining = None if deadline is None else deadline - time.monotonic()
@@ -252,6 +246,7 @@ class ShellStream:
                     if extra is not None:
                         deadline = time.monotonic() + extra
                         continue
+                clip.feed(held)
                 text, truncated = clip.result()
                 return Reply(-1, text, truncated, "", False)
             chunk = self._recv(remaining)
@@ -259,18 +254,20 @@ class ShellStream:
                 continue
             if chunk == b"":
                 self.closed = True
+                clip.feed(held)
                 text, truncated = clip.result()
                 raise ShellGone("shell stream closed", partial=text)
             for payload in self._payloads(chunk):
-                clip.feed(payload)
-            window = clip.window()
-            if b"\x1f" in window:
-                match = None
-                for match in self.marker_re.finditer(window):
-                    pass
+                data = held + payload
+                match = self.marker_re.search(data)
                 if match is not None:  # bytes after the marker are late background output: dropped
-                    text, truncated = clip.result(cut_end=len(window) - match.start())
-                    return Reply(int(match.group(1)), text, truncated, match.group(2).decode("utf-8", "replace"), True)
+                    clip.feed(data[: match.start()])
+                    text, truncated = clip.result()
+                    return Reply(int(match.group(1)), text, truncated, match.group(2).decode("utf-8", "replace"),
+                                 True)
+                cut = max(len(data) - MARKER_HOLD, 0)
+                clip.feed(data[:cut])
+                held = data[cut:]
 
     def exit_code(self) -> int | None:
         """The shell's exit code once it has ended (None if unknown)."""
@@ -293,6 +290,9 @@ class ShellStream:
                 obj.close()
             except Exception:
                 pass
+
+
+_FORK_FAILED = re.compile(r"fork: |Resource temporarily unavailable")
 
 
 class ShellGone(InfrastructureError):
@@ -372,16 +372,47 @@ class Session:
         return TIMEOUT_EXIT_CODE, reply.output + note, True, reply.truncated
 
     def side(self, script: str, timeout: float = 120.0) -> tuple[int, str]:
-        """Run ``script`` in the control shell (its own cwd/env; the agent cannot disturb it)."""
+        """Run ``script`` in the control shell (its own cwd/env; the agent cannot disturb it).
+
+        Returns (exit code, stdout); stderr (the script's and bash's own ``fork: retry`` lines) goes
+        to a file and is appended only when the script fails, so it never lands inside a result
+        such as a diff. If the script could not fork because the agent's processes hold the
+        container's whole pids budget (a fork bomb), those processes are killed (the control shell
+        needs no fork for that) and the script runs once more: the agent's pid use can never
+        block housekeeping.
+        """
+        code, out, err = self._side_once(script, timeout)
+        if code != 0 and _FORK_FAILED.search(err):
+            self._kill_agent_processes()
+            code, out, err = self._side_once(script, timeout)
+        if code != 0 and err:
+            out = out + err
+        return code, out
+
+    def _side_once(self, script: str, timeout: float) -> tuple[int, str, str]:
+        # builtins only around the script: with no pid left, the outcome still comes back
+        body = (f": >{SIDE_ERR}; {{ ( {script}\n) </dev/null 2>>{SIDE_ERR}; }} 2>>{SIDE_ERR}; __rc=$?; "
+                f"if (( __rc )); then IFS= read -r -d '' __e <{SIDE_ERR}; printf '\\035%s' \"$__e\"; fi; "
+                f"__swegym_return $__rc")
         try:
-            reply = self.control.call("( " + script + "\n) </dev/null", timeout=timeout)
+            reply = self.control.call(body, timeout=timeout)
         except ShellGone as gone:
             alive, why = self.is_alive()
             raise InfrastructureError("the sandbox control shell died", cause=why or str(gone)) from None
         if not reply.done:
             raise InfrastructureError(f"sandbox housekeeping command timed out after {timeout:.0f}s",
                                       cause=script[:200])
-        return reply.exit_code, reply.output
+        out, err = reply.output, ""
+        if reply.exit_code != 0 and "\x1d" in out:
+            out, err = out.rsplit("\x1d", 1)
+        return reply.exit_code, out, err
+
+    def _kill_agent_processes(self) -> None:
+        """Every process but the container's init and the two shells (builtins only: no fork)."""
+        try:
+            self.control.call(f"__swegym_kill 0 {self.shell.pid}", timeout=20)
+        except ShellGone:
+            pass
 
     # -- internals ---------------------------------------------------------------------------
     def _kill_command(self) -> None:
