@@ -68,7 +68,8 @@ def test_replayed_trajectory_fixes_calc_and_the_harness_resolves_it(runtime, san
 
     recorded = swegym.Trajectory.from_dict(json.loads(TRAJECTORY.read_text()))
     policy = swegym.create("policy", "replay", trajectory=recorded)
-    scaffold = swegym.create("scaffold", "openhands", max_iterations=50, function_calling="auto")
+    # recorded with a copied workspace (its first `view` lists the tree; the fork's symlink would not)
+    scaffold = swegym.create("scaffold", "openhands", max_iterations=50, function_calling="auto", workspace_mode="copy")
     traj = scaffold.run(calc_task, sandbox, policy)
     assert traj.stop_reason == "finish"
     assert traj.metadata["function_calling"] == "native"
@@ -156,7 +157,7 @@ def test_patch_is_git_diff_of_the_workspace_without_binaries(sandbox, calc_task)
     replies = [
         bash("printf '\\000\\001\\002' > blob.bin && echo 'NOTE' > notes.txt && sed -i 's/high - 1/high/' calc/stats.py", "p1"),
     ]
-    traj = swegym.create("scaffold", "openhands").run(calc_task, sandbox, ScriptedPolicy(replies))
+    traj = swegym.create("scaffold", "openhands", workspace_mode="copy").run(calc_task, sandbox, ScriptedPolicy(replies))
     assert "diff --git a/notes.txt b/notes.txt" in traj.patch and "+NOTE" in traj.patch
     assert "+    return max(low, min(value, high))" in traj.patch
     assert "blob.bin" not in traj.patch
@@ -165,6 +166,22 @@ def test_patch_is_git_diff_of_the_workspace_without_binaries(sandbox, calc_task)
 
 
 def test_agent_that_breaks_git_gets_an_empty_patch_not_an_infrastructure_error(sandbox, calc_task):
-    traj = swegym.create("scaffold", "openhands").run(calc_task, sandbox, ScriptedPolicy([bash("rm -rf .git", "g1")]))
+    scaffold = swegym.create("scaffold", "openhands", workspace_mode="copy")
+    traj = scaffold.run(calc_task, sandbox, ScriptedPolicy([bash("rm -rf .git", "g1")]))
     assert traj.stop_reason == "finish" and traj.patch == ""
     assert any("git diff" in e for e in traj.metadata["errors"])
+
+
+def test_default_workspace_is_the_forks_symlink_to_testbed(runtime, calc_task):
+    """instance_swe_entry.sh: `ln -s /testbed /workspace/<name>`; edits land in /testbed, `find` stops at the link."""
+    view = PolicyResponse(content="", tool_calls=[ToolCall("v1", "str_replace_editor",
+                                                           json.dumps({"command": "view", "path": WORKSPACE}))])
+    replies = [view, bash(f"readlink {WORKSPACE}", "r1"), bash("sed -i 's/high - 1/high/' calc/stats.py", "e1")]
+    with runtime.open(calc_task) as sb:
+        traj = swegym.create("scaffold", "openhands").run(calc_task, sb, ScriptedPolicy(replies))
+        assert traj.messages[3]["content"] == (
+            f"OBSERVATION:\nHere's the files and directories up to 2 levels deep in {WORKSPACE}, "
+            f"excluding hidden items:\n{WORKSPACE}")
+        assert traj.messages[5]["content"].startswith(f"OBSERVATION:\nreadlink {WORKSPACE}\r\n/testbed[Python")
+        assert "+    return max(low, min(value, high))" in traj.patch
+        assert sb.run("git -C /testbed diff --stat").output.strip().startswith("calc/stats.py")

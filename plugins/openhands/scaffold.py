@@ -59,7 +59,7 @@ class CodeActScaffold(Scaffold):
         max_message_chars: int = obs.DEFAULT_MAX_MESSAGE_CHARS,
         max_context_tokens: int | None = None,
         command_timeout: float = DEFAULT_COMMAND_TIMEOUT,
-        workspace_mode: str = "copy",
+        workspace_mode: str = "symlink",
         detect_stuck: bool = True,
     ):
         if function_calling not in FUNCTION_CALLING_MODES:
