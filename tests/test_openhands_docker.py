@@ -184,4 +184,4 @@ def test_default_workspace_is_the_forks_symlink_to_testbed(runtime, calc_task):
             f"excluding hidden items:\n{WORKSPACE}")
         assert traj.messages[5]["content"].startswith(f"OBSERVATION:\nreadlink {WORKSPACE}\r\n/testbed[Python")
         assert "+    return max(low, min(value, high))" in traj.patch
-        assert sb.run("git -C /testbed diff --stat").output.strip().startswith("calc/stats.py")
+        assert "calc/stats.py" in sb.run("git -C /testbed status --porcelain").output
