@@ -100,7 +100,8 @@ def test_text_mode_episode_recovers_from_bad_calls(sandbox, calc_task):
     # 1: a real bash observation in the workspace
     assert msgs[2]["tool_calls"][0]["function"]["name"] == "execute_bash"
     out = msgs[3]["content"]
-    assert out.startswith(f"OBSERVATION:\npwd && ls\r\n{WORKSPACE}\r\ncalc\r\n")
+    # a pty, as upstream: `ls` prints columns
+    assert out.startswith(f"OBSERVATION:\npwd && ls\r\n{WORKSPACE}\r\ncalc  calc.egg-info  pyproject.toml  tests[Python")
     assert f"\nroot@openhands-workspace:{WORKSPACE} # \n[Command finished with exit code 0]" in out
     # 2: the malformed call is an error observation the model then sees as a user message
     assert msgs[4] == {"role": "assistant", "content": replies[1]}

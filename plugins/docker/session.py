@@ -319,6 +319,7 @@ class Session:
         self.init = init
         self.cwd = workdir
         self.is_alive = is_alive or (lambda: (True, ""))
+        self.terminals: list[Terminal] = []
         # start both shells at once: each is a couple of daemon round trips
         box: dict[str, Any] = {}
 
@@ -453,6 +454,131 @@ class Session:
         note = f"\n[the shell exited with code {code}; a new shell was started in {self.cwd}]"
         return (code if code is not None else -1), gone.partial + note, killed, False
 
+    def open_terminal(self, workdir: str) -> "Terminal":
+        """A pty bash for an agent that expects one (OpenHands); closed with the session."""
+        terminal = Terminal(self, workdir, init=self.init)
+        self.terminals.append(terminal)
+        return terminal
+
     def close(self) -> None:
+        for terminal in self.terminals:
+            terminal.close()
         self.shell.close()
         self.control.close()
+
+
+# -- the agent's terminal ------------------------------------------------------------------------
+INTERRUPT_WAIT = 1.0  # the fork waits 1 s for a prompt after each SIGINT, twice, then sends ctrl-z
+EMPTY_COMMAND_WAIT = 5.0  # the fork's SOFT_TIMEOUT_SECONDS: what an empty command waits for output
+
+
+@dataclass
+class TerminalReply:
+    output: str
+    exit_code: int
+    done: bool  # a prompt came back (False: the wait ran out first)
+    python: str = ""
+    cwd: str = ""
+
+
+class Terminal(ShellStream):
+    """An interactive bash on a pty, as the SWE-Gym OpenHands fork drove one through pexpect.
+
+    Why a pty: programs see a terminal as they did upstream (``ls`` prints columns for 80
+    columns, ``python`` opens its prompt, output lines end in ``\\r\\n``), and ``ctrl-c`` /
+    ``ctrl-z`` reach the foreground job through the line discipline. Why readline stays on:
+    its ``^C`` echo at the prompt is part of what the agent saw. The fork's prompt marker is a
+    ``PS1``; here ``PROMPT_COMMAND`` prints swegym's split-token marker (exit code, ``type -P
+    python``, ``$PWD``) with builtins only, so a command round trip costs no extra process.
+    Each command travels as one ``eval $'...'`` line (no continuation prompts, no desync); the
+    session's control shell remains the last resort for a command that ignores SIGINT and SIGTSTP.
+    """
+
+    def __init__(self, session: "Session", workdir: str, init: str = "") -> None:
+        self.api = session.api
+        self.container_id = session.container_id
+        self.session = session
+        self.token_a = secrets.token_hex(6)
+        self.token_b = secrets.token_hex(6)
+        self.marker_re = re.compile(
+            rb"\x1e" + self.token_a.encode() + self.token_b.encode() + rb":(-?\d+):([^\x1f]*)\x1f")
+        env = dict(session.env)
+        env.setdefault("TERM", "dumb")
+        try:
+            self.exec_id = self.api.exec_create(
+                self.container_id, ["/bin/bash", "--noprofile", "--norc", "-i"], stdin=True, stdout=True,
+                stderr=True, tty=True, environment=env, workdir=workdir)["Id"]
+            raw = self.api.exec_start(self.exec_id, socket=True, tty=True)
+        except Exception as exc:
+            raise InfrastructureError(f"could not start a terminal in container {self.container_id[:12]}",
+                                      cause=str(exc)) from exc
+        self._raw = raw
+        self.sock = getattr(raw, "_sock", raw)
+        self._buf = bytearray()
+        self.lock = threading.RLock()
+        self.closed = False
+        try:  # pexpect's default window: 24 rows, 80 columns
+            self.api.exec_resize(self.exec_id, height=24, width=80)
+        except Exception:
+            pass
+        prompt_command = (f"__swegym_rc=$?; printf '\\036%s%s:%s:' {self.token_a} {self.token_b} \"$__swegym_rc\"; "
+                          "type -P python; printf '\\035%s\\037' \"$PWD\"")
+        setup = (f"stty -echo cols 80 rows 24; umask 002; PS1=''; PS2=''; unset HISTFILE; set +o history; "
+                 f"{init}; cd {ansi_c_quote(workdir)} 2>/dev/null; printf '\\035PID%s\\035' $$; "
+                 f"PROMPT_COMMAND={ansi_c_quote(prompt_command)}")
+        self.send(setup)
+        reply = self.read_reply(30, 1 << 20)
+        found = re.search(r"\x1dPID(\d+)\x1d", reply.output)
+        if not reply.done or not found:
+            raise InfrastructureError("the sandbox terminal did not start cleanly", cause=reply.output[-500:])
+        self.pid = int(found.group(1))
+
+    def _payloads(self, chunk: bytes) -> list[bytes]:
+        return [chunk]  # a tty exec stream is raw bytes, no multiplexing headers
+
+    def send_raw(self, data: bytes) -> None:
+        try:
+            self.sock.sendall(data)
+        except OSError as exc:
+            self.closed = True
+            raise ShellGone(str(exc)) from exc
+
+    def wait(self, timeout: float, output_limit: int) -> TerminalReply:
+        """Read until the next prompt or ``timeout``."""
+        reply = self.read_reply(timeout, output_limit)
+        if not reply.done:
+            return TerminalReply(reply.output, -1, False)
+        python, _, cwd = reply.cwd.partition("\x1d")
+        return TerminalReply(reply.output, reply.exit_code, True, python.strip(), cwd)
+
+    def execute(self, command: str, timeout: float, output_limit: int) -> TerminalReply:
+        """Send one command line and wait for its prompt (no interrupt: see :meth:`interrupt`)."""
+        with self.lock:
+            self.send(f"read -r __swegym_up _ </proc/uptime; printf %s \"$__swegym_up\" 2>/dev/null >{START_FILE}; "
+                      f"eval {ansi_c_quote(command)}")
+            return self.wait(timeout, output_limit)
+
+    def line(self, text: str, timeout: float, output_limit: int) -> TerminalReply:
+        with self.lock:
+            self.send(text)
+            return self.wait(timeout, output_limit)
+
+    def interrupt(self, key: bytes, timeout: float, output_limit: int) -> TerminalReply:
+        """Type a control key (``\\x03`` ctrl-c, ``\\x1a`` ctrl-z) and wait for a prompt."""
+        with self.lock:
+            self.send_raw(key)
+            return self.wait(timeout, output_limit)
+
+    def kill_command(self) -> None:
+        """Last resort (SIGINT and SIGTSTP ignored): the control shell kills what the command started."""
+        session = self.session
+        try:
+            session.control.call(
+                f"read -r __s <{START_FILE} 2>/dev/null; __s=${{__s/./}}; "
+                f"__swegym_kill \"${{__s:-0}}\" {self.pid} {session.shell.pid}", timeout=20)
+        except ShellGone:
+            pass
+        try:
+            self.send_raw(b"\x03")  # a fresh prompt once the job is gone
+        except ShellGone:
+            pass

@@ -49,6 +49,13 @@ def bash_observation(
     return text + f"\n[Command finished with exit code {exit_code}]"
 
 
+def cmd_observation(content: str, interpreter_details: str, exit_code: int, *,
+                    max_chars: int | None = DEFAULT_MAX_MESSAGE_CHARS) -> str:
+    """CodeActAgent's text for a CmdOutputObservation: prefix, content + prompt (clipped), exit code."""
+    return OBS_PREFIX + truncate_content(content + interpreter_details, max_chars) + (
+        f"\n[Command finished with exit code {exit_code}]")
+
+
 def editor_observation(output: str, *, max_chars: int | None = DEFAULT_MAX_MESSAGE_CHARS) -> str:
     """Editor results went through Jupyter's ``print`` and came back stripped."""
     return truncate_content(OBS_PREFIX + output.strip(), max_chars)

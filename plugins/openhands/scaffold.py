@@ -22,6 +22,7 @@ from . import observations as obs
 from . import stuck as stuck_mod
 from . import workspace as ws
 from .editor import Editor
+from .shell import ForkBash
 
 FUNCTION_CALLING_MODES = ("auto", "native", "text")
 DEFAULT_COMMAND_TIMEOUT = 300.0  # the SWE-Gym rows show "timed out after 300 seconds"
@@ -109,6 +110,7 @@ class _Episode:
         self.stuck_reason = ""
         self.call_counter = 0
         self.errors: list[str] = []
+        self.shell: ForkBash | None = None
 
     # -- the loop -----------------------------------------------------------------------
     def run(self) -> Trajectory:
@@ -248,27 +250,12 @@ class _Episode:
         return obs.editor_observation(output, max_chars=self.cfg.max_message_chars), output.startswith("ERROR:")
 
     def _bash(self, command: str) -> str:
-        if command.strip() in ("", "ctrl+c", "C-c"):
-            # Our sandbox runs each command to completion: nothing is ever left running.
-            result_output, exit_code = "", 0
-        else:
-            res = self.sandbox.run(command, timeout=self.cfg.command_timeout, output_limit=10 * self.cfg.max_message_chars)
-            result_output, exit_code = res.output or "", res.exit_code
-            if res.timed_out:
-                result_output = result_output.rstrip("\n") + obs.timeout_note(self.cfg.command_timeout)
-                exit_code = 130
-        prompt = self._prompt()
-        return obs.bash_observation(command, result_output, exit_code, prompt, max_chars=self.cfg.max_message_chars)
-
-    def _prompt(self) -> str:
-        res = self.sandbox.run(
-            'printf "%s\\n" "$PWD"; id -un 2>/dev/null || echo root; command -v python || true', timeout=30
-        )
-        lines = (res.output or "").splitlines()
-        cwd = lines[0] if lines else self.workdir
-        user = lines[1] if len(lines) > 1 else "root"
-        python = lines[2] if len(lines) > 2 else None
-        return obs.bash_prompt(cwd, python, user)
+        if self.shell is None:
+            self.shell = ForkBash(self.sandbox, self.workdir, timeout=self.cfg.command_timeout,
+                                  output_limit=10 * self.cfg.max_message_chars)
+        out = self.shell.run(command)
+        return obs.cmd_observation(out.content, out.interpreter_details, out.exit_code,
+                                   max_chars=self.cfg.max_message_chars)
 
     # -- what the policy sees ----------------------------------------------------------
     def _policy_messages(self) -> list[dict[str, Any]]:
