@@ -88,8 +88,8 @@ class CannedSandbox:
     repo_dir = "/testbed"
 
     def run(self, command, timeout=120.0, output_limit=30_000):
-        if command.startswith('printf "%s\\n" "$PWD"'):
-            return CommandResult(0, "/workspace/o__r__1\nroot\n/usr/bin/python\n")
+        if "__swegym_rc" in command:  # a command with the cwd/interpreter probe (no pty terminal here)
+            return CommandResult(0, "ok\n\x1e/workspace/o__r__1\x1e/usr/bin/python")
         return CommandResult(0, "ok\n")
 
     def read_file(self, path):
