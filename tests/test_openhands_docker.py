@@ -103,14 +103,14 @@ def test_text_mode_episode_recovers_from_bad_calls(sandbox, calc_task):
     # a pty, as upstream: `ls` prints columns
     assert out.startswith(f"OBSERVATION:\npwd && ls\r\n{WORKSPACE}\r\ncalc  calc.egg-info  pyproject.toml  tests[Python")
     assert f"\nroot@openhands-workspace:{WORKSPACE} # \n[Command finished with exit code 0]" in out
-    # 2: the malformed call is an error observation the model then sees as a user message
-    assert msgs[4] == {"role": "assistant", "content": replies[1]}
-    assert msgs[5]["role"] == "user" and "command" in msgs[5]["content"]
-    assert msgs[5]["content"].endswith("[Error occurred in processing last action]")
+    # 2: the malformed call is only an error observation (as the fork: the reply is dropped)
+    assert msgs[4] == {"role": "user", "content": "OBSERVATION:\nParameter 'cmd' is not allowed for function "
+                       "'execute_bash'. Allowed parameters: {'command'}\n[Error occurred in processing last action]"}
     # 3: no tool call -> "please continue"
-    assert msgs[7]["content"].startswith("Please continue working on the task")
+    assert msgs[5] == {"role": "assistant", "content": replies[2]}
+    assert msgs[6]["content"].startswith("Please continue working on the task")
     # 4: the editor over the sandbox
-    assert msgs[9]["content"] == (
+    assert msgs[8]["content"] == (
         f"OBSERVATION:\nHere's the result of running `cat -n` on {WORKSPACE}/calc/stats.py:\n"
         "    23\tdef clamp(value, low, high):\n"
         '    24\t    """Limit value to the closed interval [low, high]."""\n'
