@@ -246,3 +246,51 @@ def test_steps_are_counted_per_action_and_a_reply_is_cut_at_the_limit():
     assert ep.iterations == 2
     assert [c["id"] for c in ep.messages[-3]["tool_calls"]] == ["c0", "c1"]  # every kept call has its result
     assert [m["tool_call_id"] for m in ep.messages[-2:]] == ["c0", "c1"]
+
+
+class OverflowOncePolicy:
+    """Overflows the context once, then finishes; remembers what it was shown."""
+
+    model = "scripted"
+    supports_function_calling = True
+
+    def __init__(self):
+        self.seen = []
+
+    def complete(self, messages, tools=None, sampling=None):
+        from swegym import PolicyResponse
+
+        self.seen.append(messages)
+        if len(self.seen) == 1:
+            return PolicyResponse(content="", outcome="context_window_exceeded")
+        return PolicyResponse(content="", tool_calls=[ToolCall("f", "finish", "{}")])
+
+
+def test_profiles_reproduce_their_fork_version():
+    """v2.1 (adf7ab58, the released rows) and 0.13.1 (e644a2ca) differ where the fork changed."""
+    import pytest
+
+    from swegym import SwegymError
+
+    with pytest.raises(SwegymError, match="profile"):
+        CodeActScaffold(profile="0.14")
+    for profile in ("v2.1", "0.13.1"):
+        ep = _episode("native")
+        ep.cfg.profile = profile
+        ep.messages = [{"role": "system", "content": "s"}, {"role": "user", "content": "task"}]
+        ep._handle("thinking", [])
+        ep._handle("still thinking", [])
+        first, second = ep.messages[3]["content"], ep.messages[5]["content"]
+        assert first.startswith("Please continue") and first.endswith("HUMAN HELP.\n")
+        give_up = 'If you want to give up, use the "finish" tool to finish the interaction.\n'
+        assert second == (first + give_up if profile == "0.13.1" else first)
+        ep._handle("", [ToolCall("c1", "execute_bash", json.dumps({"command": "ls"}))])
+        tool = ep.messages[-1]["content"]
+        assert tool.startswith("OBSERVATION:\nls\r\n" if profile == "v2.1" else "ls\r\nok")
+        # context overflow: v2.1 ends the episode, 0.13.1 keeps about half the history and goes on
+        ep.policy = OverflowOncePolicy()
+        assert ep._loop() == ("context_window_exceeded" if profile == "v2.1" else "finish")
+        if profile == "0.13.1":
+            shown = ep.policy.seen[-1]
+            assert shown[:2] == ep.messages[:2] and len(shown) < len(ep.messages)
+            assert shown[2]["role"] != "tool"
