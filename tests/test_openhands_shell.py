@@ -95,3 +95,14 @@ def test_observation_text_and_session_after_timeout(calc_sandbox):
     assert text.endswith("root@openhands-workspace:/usr # \n[Command finished with exit code 130]")
     again = shell.run("echo $KEEP")
     assert again.exit_code == 0 and again.content == "echo $KEEP\r\n1"
+
+
+@pytest.mark.docker
+def test_agent_that_exits_its_shell_gets_a_new_one(calc_sandbox):
+    """`exit` ends the agent's own shell: the agent's outcome, not an infrastructure error."""
+    shell = ForkBash(calc_sandbox, "/tmp", timeout=30, output_limit=100_000)
+    shell.run("cd /usr")
+    out = shell.run("exit")
+    assert out.exit_code == -1 and "a new shell was started in /usr" in out.content
+    again = shell.run("pwd")
+    assert again.exit_code == 0 and again.content == "pwd\r\n/usr"

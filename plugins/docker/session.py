@@ -42,8 +42,19 @@ MARKER_HOLD = 4096 + 256  # longest end marker: tokens, exit code and a PATH_MAX
 TIMEOUT_EXIT_CODE = 124  # what coreutils `timeout` returns; CommandResult.timed_out is the real signal
 
 # Runs in the control shell; uses builtins only (read, kill, globbing) so it never forks.
+PIDS_RESERVE = 16  # housekeeping forks only with this many pids to spare; otherwise the agent's go first
 KILL_FUNCTION = r"""
 __swegym_return() { return "$1"; }
+# true when the container's pids budget is (nearly) spent: a fork now would make this
+# non-interactive shell exit (bash gives up after its fork retries)
+__swegym_pids_low() {
+  local cur max
+  { read -r cur </sys/fs/cgroup/pids.current && read -r max </sys/fs/cgroup/pids.max; } 2>/dev/null ||
+    { read -r cur </sys/fs/cgroup/pids/pids.current && read -r max </sys/fs/cgroup/pids/pids.max; } 2>/dev/null ||
+    return 1
+  [[ $max == max ]] && return 1
+  (( cur + PIDS_RESERVE >= max ))
+}
 __swegym_kill() {
   local start=$1; shift
   local -A keep=([1]=1 [$$]=1)
@@ -392,7 +403,8 @@ class Session:
 
     def _side_once(self, script: str, timeout: float) -> tuple[int, str, str]:
         # builtins only around the script: with no pid left, the outcome still comes back
-        body = (f": >{SIDE_ERR}; {{ ( {script}\n) </dev/null 2>>{SIDE_ERR}; }} 2>>{SIDE_ERR}; __rc=$?; "
+        body = (f"PIDS_RESERVE={PIDS_RESERVE}; __swegym_pids_low && __swegym_kill 0 {self._keep_pids()}; "
+                f": >{SIDE_ERR}; {{ ( {script}\n) </dev/null 2>>{SIDE_ERR}; }} 2>>{SIDE_ERR}; __rc=$?; "
                 f"if (( __rc )); then IFS= read -r -d '' __e <{SIDE_ERR}; printf '\\035%s' \"$__e\"; fi; "
                 f"__swegym_return $__rc")
         try:
@@ -408,10 +420,14 @@ class Session:
             out, err = out.rsplit("\x1d", 1)
         return reply.exit_code, out, err
 
+    def _keep_pids(self) -> str:
+        """The main shell first (its start time bounds what is killed), then the agent terminals."""
+        return " ".join(str(p) for p in [self.shell.pid] + [t.pid for t in self.terminals if not t.closed])
+
     def _kill_agent_processes(self) -> None:
-        """Every process but the container's init and the two shells (builtins only: no fork)."""
+        """Every process but the container's init, the shells and terminals (builtins only: no fork)."""
         try:
-            self.control.call(f"__swegym_kill 0 {self.shell.pid}", timeout=20)
+            self.control.call(f"__swegym_kill 0 {self._keep_pids()}", timeout=20)
         except ShellGone:
             pass
 
@@ -521,8 +537,10 @@ class Terminal(ShellStream):
             self.api.exec_resize(self.exec_id, height=24, width=80)
         except Exception:
             pass
-        prompt_command = (f"__swegym_rc=$?; printf '\\036%s%s:%s:' {self.token_a} {self.token_b} \"$__swegym_rc\"; "
-                          "type -P python; printf '\\035%s\\037' \"$PWD\"")
+        # one write per prompt, builtins only: `hash` finds python on PATH as `which` would
+        prompt_command = (f"__swegym_rc=$?; unset 'BASH_CMDS[python]'; hash python 2>/dev/null; "
+                          f"printf '\\036%s%s:%s:%s\\035%s\\037' {self.token_a} {self.token_b} \"$__swegym_rc\" "
+                          "\"${BASH_CMDS[python]}\" \"$PWD\"")
         setup = (f"stty -echo cols 80 rows 24; umask 002; PS1=''; PS2=''; unset HISTFILE; set +o history; "
                  f"{init}; cd {ansi_c_quote(workdir)} 2>/dev/null; printf '\\035PID%s\\035' $$; "
                  f"PROMPT_COMMAND={ansi_c_quote(prompt_command)}")
@@ -532,6 +550,7 @@ class Terminal(ShellStream):
         if not reply.done or not found:
             raise InfrastructureError("the sandbox terminal did not start cleanly", cause=reply.output[-500:])
         self.pid = int(found.group(1))
+        self.sent_at = time.monotonic()
 
     def _payloads(self, chunk: bytes) -> list[bytes]:
         return [chunk]  # a tty exec stream is raw bytes, no multiplexing headers
@@ -554,8 +573,8 @@ class Terminal(ShellStream):
     def execute(self, command: str, timeout: float, output_limit: int) -> TerminalReply:
         """Send one command line and wait for its prompt (no interrupt: see :meth:`interrupt`)."""
         with self.lock:
-            self.send(f"read -r __swegym_up _ </proc/uptime; printf %s \"$__swegym_up\" 2>/dev/null >{START_FILE}; "
-                      f"eval {ansi_c_quote(command)}")
+            self.sent_at = time.monotonic()  # for kill_command: no per-command start file to write
+            self.send(f"eval {ansi_c_quote(command)}")
             return self.wait(timeout, output_limit)
 
     def line(self, text: str, timeout: float, output_limit: int) -> TerminalReply:
@@ -573,9 +592,11 @@ class Terminal(ShellStream):
         """Last resort (SIGINT and SIGTSTP ignored): the control shell kills what the command started."""
         session = self.session
         try:
+            # processes started since the command was sent (0.2 s of slack), as container uptime ticks
+            ago = int((time.monotonic() - self.sent_at) * 100) + 20
             session.control.call(
-                f"read -r __s <{START_FILE} 2>/dev/null; __s=${{__s/./}}; "
-                f"__swegym_kill \"${{__s:-0}}\" {self.pid} {session.shell.pid}", timeout=20)
+                f"read -r __s _ </proc/uptime; __s=${{__s/./}}; "
+                f"__swegym_kill $(( 10#$__s - {ago} )) {self.pid} {session.shell.pid}", timeout=20)
         except ShellGone:
             pass
         try:

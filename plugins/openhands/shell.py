@@ -142,6 +142,19 @@ class ForkBash:
     def _part(self, part: str) -> tuple[str, int, bool]:
         if self.terminal is None:
             return self._part_without_tty(part)
+        try:
+            return self._part_in_terminal(part)
+        except Exception as exc:  # the agent ended its own shell (`exit`, `kill -9 $$`): a new one, same cwd
+            if type(exc).__name__ != "ShellGone":
+                raise
+            partial = getattr(exc, "partial", "")
+            self.terminal.close()
+            opener = getattr(self.sandbox, "terminal")
+            self.terminal = opener(self.workdir)
+            note = f"[the shell exited; a new shell was started in {self.workdir}]"
+            return partial + "\r\n" + note + "\r\n" + prompt_text("", self.user, self.workdir), -1, False
+
+    def _part_in_terminal(self, part: str) -> tuple[str, int, bool]:
         reply = self.terminal.execute(part, self.timeout, self.output_limit)
         if reply.done and reply.exit_code == 2 and _INCOMPLETE.fullmatch(reply.output):
             # The fork typed the text into bash, which then waited for the rest of the command
@@ -149,8 +162,10 @@ class ForkBash:
             note = TIMEOUT_TEXT.format(seconds=int(self.timeout))
             return "^C\r\n\r\n\r\n" + note + "\r\n" + self._prompt(reply), 130, True
         if reply.done:
+            self.workdir = reply.cwd or self.workdir
             return reply.output + "\r\n" + self._prompt(reply), reply.exit_code, False
         output, code, reply = self._escalate(reply.output, self.timeout)
+        self.workdir = reply.cwd or self.workdir
         return output + "\r\n" + self._prompt(reply), code, True
 
     def _empty(self) -> tuple[str, int]:
@@ -177,16 +192,19 @@ class ForkBash:
             if reply.done:
                 prefix = f"Command timed out after {int(timeout)} seconds. " if timeout is not None else ""
                 return output + "\r\n\r\n" + f"[{prefix}SIGINT was sent to interrupt the command.]", 130, reply
-        reply = term.interrupt(b"\x1a", 30.0, self.output_limit)
+        reply = term.interrupt(b"\x1a", 5.0, self.output_limit)
         if not reply.done:  # SIGTSTP ignored too (a shell builtin loop, a trap): swegym's guarantee
             term.kill_command()
             reply = term.wait(10.0, self.output_limit)
         output += reply.output
-        kill = term.line("kill -9 %1", 30.0, self.output_limit)
+        # `jobs` (builtins, output dropped) until the job is gone: bash's "Killed" notice is consumed
+        # here instead of landing at a random later prompt (the fork's recorded run showed none)
+        kill = term.line("kill -9 %1; __swegym_k=$?; for __swegym_i in {1..5000}; do "
+                         "jobs %1 >/dev/null 2>&1 || break; done", 30.0, self.output_limit)
         output += kill.output
         prefix = f"Command timed out after {int(timeout)} seconds. " if timeout is not None else ""
         output += "\r\n\r\n" + KILLED_TEXT.format(prefix=prefix)
-        status = term.line("echo $?", 30.0, self.output_limit)
+        status = term.line("echo $__swegym_k", 30.0, self.output_limit)  # the fork's `echo $?` after the kill
         return output, parse_exit_code(status.output), status
 
     def _prompt(self, reply: Any) -> str:
