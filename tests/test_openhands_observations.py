@@ -294,3 +294,26 @@ def test_profiles_reproduce_their_fork_version():
             shown = ep.policy.seen[-1]
             assert shown[:2] == ep.messages[:2] and len(shown) < len(ep.messages)
             assert shown[2]["role"] != "tool"
+
+
+def test_stuck_detection_matches_the_forks_detector():
+    """Goldens from the fork's StuckDetector (tests/data/openhands/record_stuck.py), step by step."""
+    from pathlib import Path
+
+    goldens = json.loads((Path(__file__).parent / "data" / "openhands" / "stuck_goldens.json").read_text())
+    for name, case in goldens.items():
+        events, got = [], []
+        for step in case["steps"]:
+            kind = step[0]
+            if kind == "bash":
+                _, cmd, thought, code, _text = step
+                events += [stuck.bash_action(cmd, thought), stuck.bash_observation(cmd, code)]
+            elif kind == "edit":
+                _, code, thought, text = step
+                events += [stuck.editor_action(code, thought), stuck.editor_observation(text, code)]
+            elif kind == "msg":
+                events.append(stuck.message_action(step[1]))
+            elif kind == "error":
+                events.append(stuck.error_observation(step[1]))
+            got.append(stuck.stuck_reason(events) is not None)  # "user" messages are not events
+        assert got == case["stuck_after_each_step"], name

@@ -227,7 +227,7 @@ class _Episode:
         self.messages.append(message)
         if not calls:
             self.iterations += 1
-            self.events.append(stuck_mod.Action(repr(("MessageAction", content)), is_message=True))
+            self.events.append(stuck_mod.message_action(content))
             self._add_user(self._continue_text())
             return self._stuck()
         for index, call in enumerate(calls):
@@ -275,7 +275,7 @@ class _Episode:
             self.messages[-1]["content"] += "\n" + text
         else:
             self.messages.append({"role": "user", "content": text})
-        self.events.append(stuck_mod.Observation(repr(("ErrorObservation", error)), error=True))
+        self.events.append(stuck_mod.error_observation(error))
 
     def _execute(self, call: ToolCall, thought: str) -> str:
         """Run one (already accepted) tool call; return its observation text."""
@@ -284,13 +284,13 @@ class _Episode:
         try:
             if call.name == "execute_bash":
                 command = str(args["command"])
-                self.events.append(stuck_mod.Action(repr(("CmdRunAction", command, thought))))
+                self.events.append(stuck_mod.bash_action(command, thought))
                 out = self._bash(command)
-                self.events.append(stuck_mod.Observation(repr(("CmdOutputObservation", command, out.exit_code))))
+                self.events.append(stuck_mod.bash_observation(command, out.exit_code))
                 return obs.cmd_observation(out.content, out.interpreter_details, out.exit_code,
                                            max_chars=self.cfg.max_message_chars, prefix=self.cfg.profile == "v2.1")
             code = f"print(file_editor(**{args!r}))"  # how the fork ran the editor (through Jupyter)
-            self.events.append(stuck_mod.Action(repr(("IPythonRunCellAction", code, thought))))
+            self.events.append(stuck_mod.editor_action(code, thought))
             try:
                 output = self.editor(args) if isinstance(args, dict) else f"ERROR: {args!r} is not a JSON object"
             except InfrastructureError:
@@ -300,7 +300,7 @@ class _Episode:
                 output = f"{type(exc).__name__}: {exc}"
             text = obs.editor_observation(output, max_chars=self.cfg.max_message_chars,
                                           prefix=self.cfg.profile == "v2.1")
-            self.events.append(stuck_mod.Observation(repr(("IPythonRunCellObservation", text, code))))
+            self.events.append(stuck_mod.editor_observation(text, code))
             return text
         finally:
             self.timings["tools_s"] += time.monotonic() - t

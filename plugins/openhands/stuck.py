@@ -37,6 +37,31 @@ class Observation:
 Event = Union[Action, Observation]
 
 
+# The fork's events, reduced to what its equality compares (one constructor each, used by the scaffold)
+def bash_action(command: str, thought: str = "") -> Action:
+    return Action(repr(("CmdRunAction", command, thought)))
+
+
+def bash_observation(command: str, exit_code: int) -> Observation:
+    return Observation(repr(("CmdOutputObservation", command, exit_code)))  # _eq_no_pid: no content
+
+
+def editor_action(code: str, thought: str = "") -> Action:
+    return Action(repr(("IPythonRunCellAction", code, thought)))
+
+
+def editor_observation(content: str, code: str) -> Observation:
+    return Observation(repr(("IPythonRunCellObservation", content, code)))
+
+
+def message_action(content: str) -> Action:
+    return Action(repr(("MessageAction", content)), is_message=True)
+
+
+def error_observation(content: str) -> Observation:
+    return Observation(repr(("ErrorObservation", content)), error=True)
+
+
 def _last(events: list[Event], n: int) -> tuple[list[Action], list[Observation]]:
     """The last ``n`` actions and ``n`` observations, newest first, wherever they are."""
     actions: list[Action] = []
