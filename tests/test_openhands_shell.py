@@ -7,6 +7,7 @@ the interpreter path, the Python banner's build line and a background job's pid.
 from __future__ import annotations
 
 import json
+import time
 import re
 from pathlib import Path
 
@@ -106,3 +107,17 @@ def test_agent_that_exits_its_shell_gets_a_new_one(calc_sandbox):
     assert out.exit_code == -1 and "a new shell was started in /usr" in out.content
     again = shell.run("pwd")
     assert again.exit_code == 0 and again.content == "pwd\r\n/usr"
+
+
+@pytest.mark.docker
+def test_closed_terminal_leaves_no_shell_behind(calc_sandbox):
+    count = "n=0; for p in /proc/[0-9]*/comm; do read -r c <$p 2>/dev/null && [[ $c == bash ]] && n=$((n+1)); done; echo $n"
+    before = int(calc_sandbox.run(count).output.strip())
+    shell = ForkBash(calc_sandbox, "/tmp", timeout=10, output_limit=10_000)
+    assert int(calc_sandbox.run(count).output.strip()) == before + 1
+    shell.close()
+    for _ in range(50):
+        if int(calc_sandbox.run(count).output.strip()) == before:
+            break
+        time.sleep(0.1)
+    assert int(calc_sandbox.run(count).output.strip()) == before

@@ -473,7 +473,7 @@ class Session:
     def open_terminal(self, workdir: str) -> "Terminal":
         """A pty bash for an agent that expects one (OpenHands); closed with the session."""
         terminal = Terminal(self, workdir, init=self.init)
-        self.terminals.append(terminal)
+        self.terminals = [t for t in self.terminals if not t.closed] + [terminal]
         return terminal
 
     def close(self) -> None:
@@ -587,6 +587,16 @@ class Terminal(ShellStream):
         with self.lock:
             self.send_raw(key)
             return self.wait(timeout, output_limit)
+
+    def close(self) -> None:
+        """Closing the tty stream does not end the bash behind it: the control shell kills it."""
+        if self.closed:
+            return
+        try:
+            self.session.control.call(f"kill -KILL {self.pid} 2>/dev/null; true", timeout=10)
+        except Exception:  # noqa: BLE001 - the container may be gone already
+            pass
+        super().close()
 
     def kill_command(self) -> None:
         """Last resort (SIGINT and SIGTSTP ignored): the control shell kills what the command started."""

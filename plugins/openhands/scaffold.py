@@ -154,7 +154,11 @@ class _Episode:
             {"role": "system", "content": system_prompt()},
             {"role": "user", "content": instruction(self.task)},
         ]
-        stop_reason = self._loop()
+        try:
+            stop_reason = self._loop()
+        finally:
+            if self.shell is not None:
+                self.shell.close()
         t1 = time.monotonic()
         try:
             patch = ws.final_patch(self.sandbox, self.task, self.workdir)

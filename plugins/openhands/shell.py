@@ -104,6 +104,11 @@ class ForkBash:
         opener = getattr(sandbox, "terminal", None)
         self.terminal: Any = opener(workdir) if callable(opener) else None
 
+    def close(self) -> None:
+        """End the terminal (its bash gets a hang-up): a sandbox reused by later episodes keeps no shells."""
+        if self.terminal is not None:
+            self.terminal.close()
+
     # -- one action ----------------------------------------------------------------------
     def run(self, command: str, timeout: float | None = None) -> CmdOutput:
         """Run an ``execute_bash`` command string; ``timeout`` overrides the scaffold's for this call."""
