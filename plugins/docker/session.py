@@ -20,6 +20,13 @@ when a fork bomb has used up the pids limit) stops and kills every process that 
 that moment, except the two shells — the command's whole process tree, background jobs and
 ``setsid`` escapees included — then the main shell prints its marker and stays usable. A command
 that never returns control (a builtin ``while :; do :; done``) gets its shell replaced, keeping cwd.
+
+The marker is searched in everything read, not just the tail of a read: a background job flooding
+output cannot hide it. Housekeeping (``side()``: files, diff, reset) runs in the control shell with
+its stderr kept apart from its stdout, and first reclaims the pids budget from the agent when less
+than ``PIDS_RESERVE`` pids are left (a fork there would end the non-interactive control shell).
+
+:class:`Terminal` is a third, optional shell on a pty for agents that expect a terminal (OpenHands).
 """
 from __future__ import annotations
 
