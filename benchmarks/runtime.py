@@ -4,11 +4,12 @@ Measured in one run on the demo calc task, ≥ 50 repetitions each:
   ready   create container → start → both shells answer (``runtime.open``), cold
   warm    the same with ``pool_size=1``: open() takes an already started container
   cmd     ``true`` through the persistent session
+  tty     ``true`` as the OpenHands agent runs it: pty terminal + the fork's execute_bash rules
   exec    ``true`` through a fresh ``docker exec`` per command (the baseline: mini-swe-agent's way)
   reset   ``sandbox.reset()`` after touching a tracked file and adding an untracked one
 
-Prints a table, then one JSON line with ready_p50_ms, cmd_p50_ms, cmd_p90_ms, exec_p50_ms,
-speedup_vs_exec, reset_p50_ms.
+Prints a table, then one JSON line with ready_p50_ms, cmd_p50_ms, cmd_p90_ms, tty_cmd_p50_ms,
+tty_speedup_vs_exec, exec_p50_ms, speedup_vs_exec, reset_p50_ms.
 
     .venv/bin/python benchmarks/runtime.py [--reps 50] [--docker-host tcp://127.0.0.1:2375]
 """
@@ -45,6 +46,7 @@ def main() -> None:
     ready: list[float] = []
     warm: list[float] = []
     cmd: list[float] = []
+    tty: list[float] = []
     exe: list[float] = []
     reset: list[float] = []
 
@@ -72,11 +74,22 @@ def main() -> None:
         for _ in range(5):  # warm up both paths
             sb.run("true")
             api.exec_start(api.exec_create(sb.container.id, ["true"])["Id"])
-        for _ in tqdm(range(max(reps, 200)), desc="cmd", file=sys.stderr):
+        # the OpenHands agent's pty terminal, through the fork's execute_bash rules (bashlex split, echo, prompt)
+        from swegym_openhands.shell import ForkBash
+
+        agent_shell = ForkBash(sb, "/testbed", timeout=120, output_limit=300_000)
+        for _ in range(5):
+            agent_shell.run("true")
+        # interleaved, so both paths see the same machine load
+        for _ in tqdm(range(max(reps, 200)), desc="cmd+tty", file=sys.stderr):
             t0 = time.perf_counter()
             r = sb.run("true")
             cmd.append(time.perf_counter() - t0)
             assert r.exit_code == 0
+            t0 = time.perf_counter()
+            out = agent_shell.run("true")
+            tty.append(time.perf_counter() - t0)
+            assert out.exit_code == 0
         for _ in tqdm(range(reps), desc="exec", file=sys.stderr):
             t0 = time.perf_counter()
             eid = api.exec_create(sb.container.id, ["true"])["Id"]
@@ -93,6 +106,7 @@ def main() -> None:
     runtime.close()
 
     rows = [("ready (open → shell answers)", ready), ("ready, warm pool (pool_size=1)", warm), ("cmd `true` via session", cmd),
+            ("cmd `true` via pty (openhands bash)", tty),
             ("cmd `true` via fresh docker exec", exe), ("reset()", reset)]
     print(f"{'measure':<36} {'n':>5} {'p50 ms':>9} {'p90 ms':>9} {'min ms':>9}")
     for name, values in rows:
@@ -102,6 +116,8 @@ def main() -> None:
         "ready_warm_pool_p50_ms": round(pct(warm, .5), 2),
         "cmd_p50_ms": round(pct(cmd, .5), 3),
         "cmd_p90_ms": round(pct(cmd, .9), 3),
+        "tty_cmd_p50_ms": round(pct(tty, .5), 3),
+        "tty_speedup_vs_exec": round(pct(exe, .5) / pct(tty, .5), 1),
         "exec_p50_ms": round(pct(exe, .5), 2),
         "speedup_vs_exec": round(pct(exe, .5) / pct(cmd, .5), 1),
         "reset_p50_ms": round(pct(reset, .5), 2),
@@ -109,6 +125,7 @@ def main() -> None:
         "load_avg_1m": round(__import__("os").getloadavg()[0], 2),
     }
     targets = {"cmd_p50_ms": result["cmd_p50_ms"] <= 5, "speedup_vs_exec": result["speedup_vs_exec"] >= 10,
+               "tty_cmd_p50_ms": result["tty_cmd_p50_ms"] <= 5, "tty_speedup_vs_exec": result["tty_speedup_vs_exec"] >= 10,
                "ready_p50_ms": result["ready_p50_ms"] <= 500, "reset_p50_ms": result["reset_p50_ms"] <= 300}
     print("targets: " + ", ".join(f"{k} {'OK' if ok else 'MISSED'}" for k, ok in targets.items()))
     print(json.dumps(result))

@@ -306,3 +306,23 @@ def test_container_death_is_an_infrastructure_error(docker_client, base_image, c
     missing = swegym.create("runtime", "docker", build_if_missing=False, image_prefix="swegymtest-nobuild")
     with pytest.raises(swegym.InfrastructureError, match="building is off"):
         missing.ensure_image(calc_task)
+
+
+def test_background_flood_does_not_hide_the_end_marker(sandbox):
+    """Issue 20.7: a background job flooding output must not make a later command time out."""
+    sandbox.run("export KEEP=kept; (timeout 6 yes flood-flood-flood &) ", timeout=10)
+    for _ in range(3):  # before the fix: a false 15 s timeout, then a new shell without $KEEP
+        res = sandbox.run("echo x-$KEEP", timeout=15)
+        assert not res.timed_out and "x-kept" in res.output, res.output[-300:]
+    sandbox.run("sleep 6", timeout=10)  # the flood is over
+
+
+def test_fork_bomb_does_not_break_housekeeping_or_leak_into_the_diff(runtime, calc_task):
+    """Issue 20.8: the control path reclaims the pids budget; its stderr never enters a result."""
+    with runtime.open(calc_task) as sb:
+        sb.run("echo '# edited' >> calc/__init__.py", timeout=10)
+        sb.run(":(){ :|:& };:", timeout=5)
+        for _ in range(3):
+            diff = sb.diff()
+            assert diff.startswith("diff --git a/calc/__init__.py") and diff.endswith("+# edited\n"), diff[:300]
+        assert sb.run("echo after-bomb", timeout=30).output.endswith("after-bomb\n")

@@ -191,3 +191,42 @@ def test_conversation_conversion_never_crashes(turns):
             messages.append({"role": "user", "content": text})
     back = fncall.messages_from_text(fncall.messages_to_text(messages, TOOLS), TOOLS)
     assert [m["role"] for m in back][0] == "system" and len(back) == len(messages)
+
+
+def test_openhands_reply_parsing_matches_the_forks_converter():
+    """Goldens from the fork's fn_call_converter (tests/data/openhands/record_converter.py)."""
+    from pathlib import Path
+
+    from swegym import prompts
+
+    goldens = json.loads((Path(__file__).parent / "data" / "openhands" / "converter_goldens.json").read_text())
+    tools = json.loads(prompts.source("openhands/tools.json"))
+    for name, case in goldens.items():
+        if name.startswith("_"):
+            continue
+        if "error" in case:
+            with pytest.raises(fncall.FunctionCallValidationError) as info:
+                fncall.parse_openhands_reply(case["reply"], tools)
+            assert str(info.value) == case["text"], name
+            continue
+        text, calls = fncall.parse_openhands_reply(case["reply"], tools)
+        want = case["message"]
+        assert text == want["content"], name
+        got = [{"index": 1, "id": c.id, "type": "function", "function": {"name": c.name, "arguments": c.arguments}}
+               for c in calls]
+        assert got == want.get("tool_calls", []), name
+
+
+def test_in_context_example_is_the_forks_own_text():
+    """The fork's rendering of [system, user] with its example on (recorded from its converter)."""
+    from pathlib import Path
+
+    from swegym import prompts
+
+    gold = json.loads((Path(__file__).parent / "data" / "openhands" / "converter_goldens.json").read_text())
+    tools = json.loads(prompts.source("openhands/tools.json"))
+    text = fncall.messages_to_text([{"role": "system", "content": "SYSTEM"}, {"role": "user", "content": "@@TASK@@"}],
+                                   tools, add_in_context_example=True)
+    assert text[1]["content"] == gold["_in_context_example"]["user"]
+    assert text[0]["content"] == gold["_in_context_example"]["system"]
+    assert "<parameter=task_completed>" not in text[1]["content"]  # the later OpenHands' finish

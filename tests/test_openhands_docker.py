@@ -68,7 +68,8 @@ def test_replayed_trajectory_fixes_calc_and_the_harness_resolves_it(runtime, san
 
     recorded = swegym.Trajectory.from_dict(json.loads(TRAJECTORY.read_text()))
     policy = swegym.create("policy", "replay", trajectory=recorded)
-    scaffold = swegym.create("scaffold", "openhands", max_iterations=50, function_calling="auto")
+    # recorded with a copied workspace (its first `view` lists the tree; the fork's symlink would not)
+    scaffold = swegym.create("scaffold", "openhands", max_iterations=50, function_calling="auto", workspace_mode="copy")
     traj = scaffold.run(calc_task, sandbox, policy)
     assert traj.stop_reason == "finish"
     assert traj.metadata["function_calling"] == "native"
@@ -99,16 +100,17 @@ def test_text_mode_episode_recovers_from_bad_calls(sandbox, calc_task):
     # 1: a real bash observation in the workspace
     assert msgs[2]["tool_calls"][0]["function"]["name"] == "execute_bash"
     out = msgs[3]["content"]
-    assert out.startswith(f"OBSERVATION:\npwd && ls\r\n{WORKSPACE}\r\ncalc\r\n")
+    # a pty, as upstream: `ls` prints columns
+    assert out.startswith(f"OBSERVATION:\npwd && ls\r\n{WORKSPACE}\r\ncalc  calc.egg-info  pyproject.toml  tests[Python")
     assert f"\nroot@openhands-workspace:{WORKSPACE} # \n[Command finished with exit code 0]" in out
-    # 2: the malformed call is an error observation the model then sees as a user message
-    assert msgs[4] == {"role": "assistant", "content": replies[1]}
-    assert msgs[5]["role"] == "user" and "command" in msgs[5]["content"]
-    assert msgs[5]["content"].endswith("[Error occurred in processing last action]")
+    # 2: the malformed call is only an error observation (as the fork: the reply is dropped)
+    assert msgs[4] == {"role": "user", "content": "OBSERVATION:\nParameter 'cmd' is not allowed for function "
+                       "'execute_bash'. Allowed parameters: {'command'}\n[Error occurred in processing last action]"}
     # 3: no tool call -> "please continue"
-    assert msgs[7]["content"].startswith("Please continue working on the task")
+    assert msgs[5] == {"role": "assistant", "content": replies[2]}
+    assert msgs[6]["content"].startswith("Please continue working on the task")
     # 4: the editor over the sandbox
-    assert msgs[9]["content"] == (
+    assert msgs[8]["content"] == (
         f"OBSERVATION:\nHere's the result of running `cat -n` on {WORKSPACE}/calc/stats.py:\n"
         "    23\tdef clamp(value, low, high):\n"
         '    24\t    """Limit value to the closed interval [low, high]."""\n'
@@ -156,7 +158,7 @@ def test_patch_is_git_diff_of_the_workspace_without_binaries(sandbox, calc_task)
     replies = [
         bash("printf '\\000\\001\\002' > blob.bin && echo 'NOTE' > notes.txt && sed -i 's/high - 1/high/' calc/stats.py", "p1"),
     ]
-    traj = swegym.create("scaffold", "openhands").run(calc_task, sandbox, ScriptedPolicy(replies))
+    traj = swegym.create("scaffold", "openhands", workspace_mode="copy").run(calc_task, sandbox, ScriptedPolicy(replies))
     assert "diff --git a/notes.txt b/notes.txt" in traj.patch and "+NOTE" in traj.patch
     assert "+    return max(low, min(value, high))" in traj.patch
     assert "blob.bin" not in traj.patch
@@ -165,6 +167,22 @@ def test_patch_is_git_diff_of_the_workspace_without_binaries(sandbox, calc_task)
 
 
 def test_agent_that_breaks_git_gets_an_empty_patch_not_an_infrastructure_error(sandbox, calc_task):
-    traj = swegym.create("scaffold", "openhands").run(calc_task, sandbox, ScriptedPolicy([bash("rm -rf .git", "g1")]))
+    scaffold = swegym.create("scaffold", "openhands", workspace_mode="copy")
+    traj = scaffold.run(calc_task, sandbox, ScriptedPolicy([bash("rm -rf .git", "g1")]))
     assert traj.stop_reason == "finish" and traj.patch == ""
     assert any("git diff" in e for e in traj.metadata["errors"])
+
+
+def test_default_workspace_is_the_forks_symlink_to_testbed(runtime, calc_task):
+    """instance_swe_entry.sh: `ln -s /testbed /workspace/<name>`; edits land in /testbed, `find` stops at the link."""
+    view = PolicyResponse(content="", tool_calls=[ToolCall("v1", "str_replace_editor",
+                                                           json.dumps({"command": "view", "path": WORKSPACE}))])
+    replies = [view, bash(f"readlink {WORKSPACE}", "r1"), bash("sed -i 's/high - 1/high/' calc/stats.py", "e1")]
+    with runtime.open(calc_task) as sb:
+        traj = swegym.create("scaffold", "openhands").run(calc_task, sb, ScriptedPolicy(replies))
+        assert traj.messages[3]["content"] == (
+            f"OBSERVATION:\nHere's the files and directories up to 2 levels deep in {WORKSPACE}, "
+            f"excluding hidden items:\n{WORKSPACE}")
+        assert traj.messages[5]["content"].startswith(f"OBSERVATION:\nreadlink {WORKSPACE}\r\n/testbed[Python")
+        assert "+    return max(low, min(value, high))" in traj.patch
+        assert "calc/stats.py" in sb.run("git -C /testbed status --porcelain").output

@@ -107,8 +107,22 @@ def system_prompt_suffix(tools: list[dict[str, Any]]) -> str:
     return prompts.render("fncall/system_suffix.j2", description=tools_description(tools))
 
 
+def _fits_openhands_example(tools: list[dict[str, Any]]) -> bool:
+    """The fork's own check: ``execute_bash(command)`` and a full ``str_replace_editor``."""
+    fns = {fn["name"]: fn.get("parameters", {}).get("properties", {}) for fn in (_function(t) for t in tools)}
+    return "command" in fns.get("execute_bash", {}) and {"path", "file_text", "old_str", "new_str"} <= set(
+        fns.get("str_replace_editor", {}))
+
+
 def in_context_example(tools: list[dict[str, Any]]) -> tuple[str, str]:
-    """OpenHands' worked example (prefix, suffix) for the tools present; ``("", "")`` if none apply."""
+    """The worked example (prefix, suffix) wrapped around the first user message.
+
+    For the CodeAct tool set this is the SWE-Gym fork's own text (OpenHands 0.13.1
+    ``fn_call_converter``: its ``finish`` takes no parameters, as this tool set's). Other tool sets
+    get the per-tool snippets of a later OpenHands; ``("", "")`` if none apply.
+    """
+    if _fits_openhands_example(tools):
+        return prompts.source("fncall/openhands_example_prefix.j2"), prompts.source("fncall/openhands_example_suffix.j2")
     names = set(tool_names(tools))
     snippets = [prompts.source(f"fncall/example/{snip}.j2") for tool, snip in _EXAMPLE_SNIPPETS if tool in names]
     if not snippets:
@@ -411,3 +425,70 @@ __all__ = [
     "messages_to_text", "parse_text_tool_calls", "render_tool_call_text", "system_prompt_suffix",
     "tool_names", "tools_description",
 ]
+
+
+# ------------------------------------------------------- the fork's own reading of a reply
+
+_OH_FN_RE = re.compile(r"<function=([^>]+)>\n(.*?)</function>", re.DOTALL)
+_OH_PARAM_RE = re.compile(r"<parameter=([^>]+)>(.*?)</parameter>", re.DOTALL)
+
+
+class FunctionCallValidationError(FunctionCallFormatError):
+    """OpenHands' ``FunctionCallValidationError``: the agent sees the text as an error observation."""
+
+
+def _set_text(names: Iterable[str]) -> str:
+    # OpenHands prints a Python set (order by string hash); the schema's order keeps it reproducible
+    return "{" + ", ".join(repr(n) for n in names) + "}"
+
+
+def parse_openhands_reply(content: str, tools: list[dict[str, Any]], *, call_id: str = "toolu_01"
+                          ) -> tuple[str, list[ToolCall]]:
+    """Read one text-mode reply exactly as the SWE-Gym fork (OpenHands 0.13.1) did.
+
+    ``convert_non_fncall_messages_to_fncall_messages``: complete a missing stop word (only when
+    there is exactly one ``<function=``), take the *first* ``<function=NAME>\\n…</function>``
+    only, strip every parameter value, convert ``integer`` and ``array`` parameters, check enums
+    and required parameters, and keep the text before ``<function=`` stripped as the thought.
+    A reply without a call comes back unchanged with no calls. Errors carry the fork's texts.
+    """
+    original = content
+    if content.count("<function=") == 1:
+        content = content.rstrip() + "function>" if content.endswith("</") else content + "\n</function>"
+    match = _OH_FN_RE.search(content)
+    if match is None:
+        return original, []  # the message is kept as it came
+    fn_name, body = match.group(1), match.group(2)
+    mapping = {fn["name"]: fn for fn in (_function(t) for t in tools)}
+    fn = mapping.get(fn_name)
+    if fn is None:
+        raise FunctionCallValidationError(f"Function '{fn_name}' not found in available tools: {list(mapping)}")
+    properties = fn.get("parameters", {}).get("properties", {})
+    required = fn.get("parameters", {}).get("required", [])
+    params: dict[str, Any] = {}
+    for param in _OH_PARAM_RE.finditer(body):
+        name, value = param.group(1), param.group(2).strip()
+        if properties and name not in properties:
+            raise FunctionCallValidationError(f"Parameter '{name}' is not allowed for function '{fn_name}'. "
+                                              f"Allowed parameters: {_set_text(properties)}")
+        kind = properties.get(name, {}).get("type", "string")
+        if kind == "integer":
+            try:
+                value = int(value)
+            except ValueError:
+                raise FunctionCallValidationError(f"Parameter '{name}' is expected to be an integer.") from None
+        elif kind == "array":
+            try:
+                value = json.loads(value)
+            except json.JSONDecodeError:
+                raise FunctionCallValidationError(f"Parameter '{name}' is expected to be an array.") from None
+        enum = properties.get(name, {}).get("enum")
+        if enum is not None and value not in enum:
+            raise FunctionCallValidationError(f"Parameter '{name}' is expected to be one of {enum}.")
+        params[name] = value
+    missing = [p for p in required if p not in params]
+    if missing:
+        raise FunctionCallValidationError(
+            f"Missing required parameters for function '{fn_name}': {_set_text(missing)}")
+    thought = content.split("<function=")[0].strip()
+    return thought, [ToolCall(id=call_id, name=fn_name, arguments=json.dumps(params))]

@@ -209,6 +209,11 @@ class DockerSandbox(Sandbox):
         if not ok:
             raise InfrastructureError(f"could not write {path} into the sandbox", cause="put_archive returned false")
 
+    def terminal(self, workdir: str | None = None):
+        """An interactive pty shell (the OpenHands runtime's kind); see :class:`session.Terminal`."""
+        self._check()
+        return self.session.open_terminal(workdir or self.repo_dir)
+
     def diff(self, repo_dir: str | None = None) -> str:
         self._check()
         repo = ansi_c_quote(repo_dir or self.repo_dir)

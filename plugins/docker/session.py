@@ -20,6 +20,13 @@ when a fork bomb has used up the pids limit) stops and kills every process that 
 that moment, except the two shells — the command's whole process tree, background jobs and
 ``setsid`` escapees included — then the main shell prints its marker and stays usable. A command
 that never returns control (a builtin ``while :; do :; done``) gets its shell replaced, keeping cwd.
+
+The marker is searched in everything read, not just the tail of a read: a background job flooding
+output cannot hide it. Housekeeping (``side()``: files, diff, reset) runs in the control shell with
+its stderr kept apart from its stdout, and first reclaims the pids budget from the agent when less
+than ``PIDS_RESERVE`` pids are left (a fork there would end the non-interactive control shell).
+
+:class:`Terminal` is a third, optional shell on a pty for agents that expect a terminal (OpenHands).
 """
 from __future__ import annotations
 
@@ -35,12 +42,26 @@ from typing import Any, Callable
 
 from swegym.errors import InfrastructureError
 
-START_FILE = "/dev/shm/.swegym_cmd_start"  # tmpfs, out of the way of `rm -rf /tmp/*`
+START_FILE = "/dev/shm/.swegym_cmd_start"
+SIDE_ERR = "/dev/shm/.swegym_side_err"  # the control commands' stderr  # tmpfs, out of the way of `rm -rf /tmp/*`
 TRUNCATION_MARKER = "\n\n[... {omitted} characters of output omitted ...]\n\n"
+MARKER_HOLD = 4096 + 256  # longest end marker: tokens, exit code and a PATH_MAX cwd
 TIMEOUT_EXIT_CODE = 124  # what coreutils `timeout` returns; CommandResult.timed_out is the real signal
 
 # Runs in the control shell; uses builtins only (read, kill, globbing) so it never forks.
+PIDS_RESERVE = 16  # housekeeping forks only with this many pids to spare; otherwise the agent's go first
 KILL_FUNCTION = r"""
+__swegym_return() { return "$1"; }
+# true when the container's pids budget is (nearly) spent: a fork now would make this
+# non-interactive shell exit (bash gives up after its fork retries)
+__swegym_pids_low() {
+  local cur max
+  { read -r cur </sys/fs/cgroup/pids.current && read -r max </sys/fs/cgroup/pids.max; } 2>/dev/null ||
+    { read -r cur </sys/fs/cgroup/pids/pids.current && read -r max </sys/fs/cgroup/pids/pids.max; } 2>/dev/null ||
+    return 1
+  [[ $max == max ]] && return 1
+  (( cur + PIDS_RESERVE >= max ))
+}
 __swegym_kill() {
   local start=$1; shift
   local -A keep=([1]=1 [$$]=1)
@@ -111,23 +132,10 @@ class OutputClipper:
             if len(self.tail) > 2 * keep:
                 del self.tail[: len(self.tail) - keep]
 
-    def window(self) -> bytes:
-        """The last ``2 * reserve`` bytes seen (head and tail joined): where the end marker is searched."""
-        want = self.reserve * 2
-        if len(self.tail) >= want:
-            return bytes(self.tail[-want:])
-        return bytes(self.head[len(self.head) - min(len(self.head), want - len(self.tail)):]) + bytes(self.tail)
-
-    def result(self, cut_end: int = 0) -> tuple[str, bool]:
-        """Decoded output with the last ``cut_end`` bytes (the marker) removed, and a truncated flag."""
+    def result(self) -> tuple[str, bool]:
+        """Decoded output (head + omission note + tail when over the limit) and a truncated flag."""
         head, tail = bytes(self.head), bytes(self.tail)
-        if cut_end:
-            if len(tail) >= cut_end:
-                tail = tail[: len(tail) - cut_end]
-            else:
-                head = head[: len(head) - (cut_end - len(tail))]
-                tail = b""
-        body_total = self.total - cut_end
+        body_total = self.total
         kept_tail = tail[-self.tail_cap:] if self.tail_cap else b""
         if body_total <= self.limit or len(head) + len(tail) <= self.limit:
             return (head + tail).decode("utf-8", "replace"), False
@@ -241,7 +249,11 @@ class ShellStream:
 
     def read_reply(self, timeout: float | None, output_limit: int,
                    on_deadline: Callable[[], float | None] | None = None) -> Reply:
+        """Read until the end marker, wherever it lands in a chunk (a background flood can put it
+        anywhere in a 1 MB read); only the last ``MARKER_HOLD`` bytes are held back, in case a
+        marker is split between reads. Everything before the marker is the output."""
         clip = OutputClipper(output_limit)
+        held = b""
         deadline = None if timeout is None else time.monotonic() + timeout
         while True:
             remaining = None if deadline is None else deadline - time.monotonic()
@@ -252,6 +264,7 @@ class ShellStream:
                     if extra is not None:
                         deadline = time.monotonic() + extra
                         continue
+                clip.feed(held)
                 text, truncated = clip.result()
                 return Reply(-1, text, truncated, "", False)
             chunk = self._recv(remaining)
@@ -259,18 +272,20 @@ class ShellStream:
                 continue
             if chunk == b"":
                 self.closed = True
+                clip.feed(held)
                 text, truncated = clip.result()
                 raise ShellGone("shell stream closed", partial=text)
             for payload in self._payloads(chunk):
-                clip.feed(payload)
-            window = clip.window()
-            if b"\x1f" in window:
-                match = None
-                for match in self.marker_re.finditer(window):
-                    pass
+                data = held + payload
+                match = self.marker_re.search(data)
                 if match is not None:  # bytes after the marker are late background output: dropped
-                    text, truncated = clip.result(cut_end=len(window) - match.start())
-                    return Reply(int(match.group(1)), text, truncated, match.group(2).decode("utf-8", "replace"), True)
+                    clip.feed(data[: match.start()])
+                    text, truncated = clip.result()
+                    return Reply(int(match.group(1)), text, truncated, match.group(2).decode("utf-8", "replace"),
+                                 True)
+                cut = max(len(data) - MARKER_HOLD, 0)
+                clip.feed(data[:cut])
+                held = data[cut:]
 
     def exit_code(self) -> int | None:
         """The shell's exit code once it has ended (None if unknown)."""
@@ -293,6 +308,9 @@ class ShellStream:
                 obj.close()
             except Exception:
                 pass
+
+
+_FORK_FAILED = re.compile(r"fork: |Resource temporarily unavailable")
 
 
 class ShellGone(InfrastructureError):
@@ -319,6 +337,7 @@ class Session:
         self.init = init
         self.cwd = workdir
         self.is_alive = is_alive or (lambda: (True, ""))
+        self.terminals: list[Terminal] = []
         # start both shells at once: each is a couple of daemon round trips
         box: dict[str, Any] = {}
 
@@ -372,16 +391,52 @@ class Session:
         return TIMEOUT_EXIT_CODE, reply.output + note, True, reply.truncated
 
     def side(self, script: str, timeout: float = 120.0) -> tuple[int, str]:
-        """Run ``script`` in the control shell (its own cwd/env; the agent cannot disturb it)."""
+        """Run ``script`` in the control shell (its own cwd/env; the agent cannot disturb it).
+
+        Returns (exit code, stdout); stderr (the script's and bash's own ``fork: retry`` lines) goes
+        to a file and is appended only when the script fails, so it never lands inside a result
+        such as a diff. If the script could not fork because the agent's processes hold the
+        container's whole pids budget (a fork bomb), those processes are killed (the control shell
+        needs no fork for that) and the script runs once more: the agent's pid use can never
+        block housekeeping.
+        """
+        code, out, err = self._side_once(script, timeout)
+        if code != 0 and _FORK_FAILED.search(err):
+            self._kill_agent_processes()
+            code, out, err = self._side_once(script, timeout)
+        if code != 0 and err:
+            out = out + err
+        return code, out
+
+    def _side_once(self, script: str, timeout: float) -> tuple[int, str, str]:
+        # builtins only around the script: with no pid left, the outcome still comes back
+        body = (f"PIDS_RESERVE={PIDS_RESERVE}; __swegym_pids_low && __swegym_kill 0 {self._keep_pids()}; "
+                f": >{SIDE_ERR}; {{ ( {script}\n) </dev/null 2>>{SIDE_ERR}; }} 2>>{SIDE_ERR}; __rc=$?; "
+                f"if (( __rc )); then IFS= read -r -d '' __e <{SIDE_ERR}; printf '\\035%s' \"$__e\"; fi; "
+                f"__swegym_return $__rc")
         try:
-            reply = self.control.call("( " + script + "\n) </dev/null", timeout=timeout)
+            reply = self.control.call(body, timeout=timeout)
         except ShellGone as gone:
             alive, why = self.is_alive()
             raise InfrastructureError("the sandbox control shell died", cause=why or str(gone)) from None
         if not reply.done:
             raise InfrastructureError(f"sandbox housekeeping command timed out after {timeout:.0f}s",
                                       cause=script[:200])
-        return reply.exit_code, reply.output
+        out, err = reply.output, ""
+        if reply.exit_code != 0 and "\x1d" in out:
+            out, err = out.rsplit("\x1d", 1)
+        return reply.exit_code, out, err
+
+    def _keep_pids(self) -> str:
+        """The main shell first (its start time bounds what is killed), then the agent terminals."""
+        return " ".join(str(p) for p in [self.shell.pid] + [t.pid for t in self.terminals if not t.closed])
+
+    def _kill_agent_processes(self) -> None:
+        """Every process but the container's init, the shells and terminals (builtins only: no fork)."""
+        try:
+            self.control.call(f"__swegym_kill 0 {self._keep_pids()}", timeout=20)
+        except ShellGone:
+            pass
 
     # -- internals ---------------------------------------------------------------------------
     def _kill_command(self) -> None:
@@ -422,6 +477,146 @@ class Session:
         note = f"\n[the shell exited with code {code}; a new shell was started in {self.cwd}]"
         return (code if code is not None else -1), gone.partial + note, killed, False
 
+    def open_terminal(self, workdir: str) -> "Terminal":
+        """A pty bash for an agent that expects one (OpenHands); closed with the session."""
+        terminal = Terminal(self, workdir, init=self.init)
+        self.terminals = [t for t in self.terminals if not t.closed] + [terminal]
+        return terminal
+
     def close(self) -> None:
+        for terminal in self.terminals:
+            terminal.close()
         self.shell.close()
         self.control.close()
+
+
+# -- the agent's terminal ------------------------------------------------------------------------
+INTERRUPT_WAIT = 1.0  # the fork waits 1 s for a prompt after each SIGINT, twice, then sends ctrl-z
+EMPTY_COMMAND_WAIT = 5.0  # the fork's SOFT_TIMEOUT_SECONDS: what an empty command waits for output
+
+
+@dataclass
+class TerminalReply:
+    output: str
+    exit_code: int
+    done: bool  # a prompt came back (False: the wait ran out first)
+    python: str = ""
+    cwd: str = ""
+
+
+class Terminal(ShellStream):
+    """An interactive bash on a pty, as the SWE-Gym OpenHands fork drove one through pexpect.
+
+    Why a pty: programs see a terminal as they did upstream (``ls`` prints columns for 80
+    columns, ``python`` opens its prompt, output lines end in ``\\r\\n``), and ``ctrl-c`` /
+    ``ctrl-z`` reach the foreground job through the line discipline. Why readline stays on:
+    its ``^C`` echo at the prompt is part of what the agent saw. The fork's prompt marker is a
+    ``PS1``; here ``PROMPT_COMMAND`` prints swegym's split-token marker (exit code, ``type -P
+    python``, ``$PWD``) with builtins only, so a command round trip costs no extra process.
+    Each command travels as one ``eval $'...'`` line (no continuation prompts, no desync); the
+    session's control shell remains the last resort for a command that ignores SIGINT and SIGTSTP.
+    """
+
+    def __init__(self, session: "Session", workdir: str, init: str = "") -> None:
+        self.api = session.api
+        self.container_id = session.container_id
+        self.session = session
+        self.token_a = secrets.token_hex(6)
+        self.token_b = secrets.token_hex(6)
+        self.marker_re = re.compile(
+            rb"\x1e" + self.token_a.encode() + self.token_b.encode() + rb":(-?\d+):([^\x1f]*)\x1f")
+        env = dict(session.env)
+        env.setdefault("TERM", "dumb")
+        try:
+            self.exec_id = self.api.exec_create(
+                self.container_id, ["/bin/bash", "--noprofile", "--norc", "-i"], stdin=True, stdout=True,
+                stderr=True, tty=True, environment=env, workdir=workdir)["Id"]
+            raw = self.api.exec_start(self.exec_id, socket=True, tty=True)
+        except Exception as exc:
+            raise InfrastructureError(f"could not start a terminal in container {self.container_id[:12]}",
+                                      cause=str(exc)) from exc
+        self._raw = raw
+        self.sock = getattr(raw, "_sock", raw)
+        self._buf = bytearray()
+        self.lock = threading.RLock()
+        self.closed = False
+        try:  # pexpect's default window: 24 rows, 80 columns
+            self.api.exec_resize(self.exec_id, height=24, width=80)
+        except Exception:
+            pass
+        # one write per prompt, builtins only: `hash` finds python on PATH as `which` would
+        prompt_command = (f"__swegym_rc=$?; unset 'BASH_CMDS[python]'; hash python 2>/dev/null; "
+                          f"printf '\\036%s%s:%s:%s\\035%s\\037' {self.token_a} {self.token_b} \"$__swegym_rc\" "
+                          "\"${BASH_CMDS[python]}\" \"$PWD\"")
+        setup = (f"stty -echo cols 80 rows 24; umask 002; PS1=''; PS2=''; unset HISTFILE; set +o history; "
+                 f"{init}; cd {ansi_c_quote(workdir)} 2>/dev/null; printf '\\035PID%s\\035' $$; "
+                 f"PROMPT_COMMAND={ansi_c_quote(prompt_command)}")
+        self.send(setup)
+        reply = self.read_reply(30, 1 << 20)
+        found = re.search(r"\x1dPID(\d+)\x1d", reply.output)
+        if not reply.done or not found:
+            raise InfrastructureError("the sandbox terminal did not start cleanly", cause=reply.output[-500:])
+        self.pid = int(found.group(1))
+        self.sent_at = time.monotonic()
+
+    def _payloads(self, chunk: bytes) -> list[bytes]:
+        return [chunk]  # a tty exec stream is raw bytes, no multiplexing headers
+
+    def send_raw(self, data: bytes) -> None:
+        try:
+            self.sock.sendall(data)
+        except OSError as exc:
+            self.closed = True
+            raise ShellGone(str(exc)) from exc
+
+    def wait(self, timeout: float, output_limit: int) -> TerminalReply:
+        """Read until the next prompt or ``timeout``."""
+        reply = self.read_reply(timeout, output_limit)
+        if not reply.done:
+            return TerminalReply(reply.output, -1, False)
+        python, _, cwd = reply.cwd.partition("\x1d")
+        return TerminalReply(reply.output, reply.exit_code, True, python.strip(), cwd)
+
+    def execute(self, command: str, timeout: float, output_limit: int) -> TerminalReply:
+        """Send one command line and wait for its prompt (no interrupt: see :meth:`interrupt`)."""
+        with self.lock:
+            self.sent_at = time.monotonic()  # for kill_command: no per-command start file to write
+            self.send(f"eval {ansi_c_quote(command)}")
+            return self.wait(timeout, output_limit)
+
+    def line(self, text: str, timeout: float, output_limit: int) -> TerminalReply:
+        with self.lock:
+            self.send(text)
+            return self.wait(timeout, output_limit)
+
+    def interrupt(self, key: bytes, timeout: float, output_limit: int) -> TerminalReply:
+        """Type a control key (``\\x03`` ctrl-c, ``\\x1a`` ctrl-z) and wait for a prompt."""
+        with self.lock:
+            self.send_raw(key)
+            return self.wait(timeout, output_limit)
+
+    def close(self) -> None:
+        """Closing the tty stream does not end the bash behind it: the control shell kills it."""
+        if self.closed:
+            return
+        try:
+            self.session.control.call(f"kill -KILL {self.pid} 2>/dev/null; true", timeout=10)
+        except Exception:  # noqa: BLE001 - the container may be gone already
+            pass
+        super().close()
+
+    def kill_command(self) -> None:
+        """Last resort (SIGINT and SIGTSTP ignored): the control shell kills what the command started."""
+        session = self.session
+        try:
+            # processes started since the command was sent (0.2 s of slack), as container uptime ticks
+            ago = int((time.monotonic() - self.sent_at) * 100) + 20
+            session.control.call(
+                f"read -r __s _ </proc/uptime; __s=${{__s/./}}; "
+                f"__swegym_kill $(( 10#$__s - {ago} )) {self.pid} {session.shell.pid}", timeout=20)
+        except ShellGone:
+            pass
+        try:
+            self.send_raw(b"\x03")  # a fresh prompt once the job is gone
+        except ShellGone:
+            pass

@@ -49,11 +49,19 @@ def bash_observation(
     return text + f"\n[Command finished with exit code {exit_code}]"
 
 
-def editor_observation(output: str, *, max_chars: int | None = DEFAULT_MAX_MESSAGE_CHARS) -> str:
+def cmd_observation(content: str, interpreter_details: str, exit_code: int, *,
+                    max_chars: int | None = DEFAULT_MAX_MESSAGE_CHARS, prefix: bool = True) -> str:
+    """CodeActAgent's text for a CmdOutputObservation: prefix (v2.1 only), content + prompt
+    (clipped), exit code."""
+    return (OBS_PREFIX if prefix else "") + truncate_content(content + interpreter_details, max_chars) + (
+        f"\n[Command finished with exit code {exit_code}]")
+
+
+def editor_observation(output: str, *, max_chars: int | None = DEFAULT_MAX_MESSAGE_CHARS, prefix: bool = True) -> str:
     """Editor results went through Jupyter's ``print`` and came back stripped."""
-    return truncate_content(OBS_PREFIX + output.strip(), max_chars)
+    return truncate_content((OBS_PREFIX if prefix else "") + output.strip(), max_chars)
 
 
-def error_observation(message: str, *, max_chars: int | None = DEFAULT_MAX_MESSAGE_CHARS) -> str:
-    """An agent error (bad call, unknown tool): the model sees it and can recover."""
-    return OBS_PREFIX + truncate_content(message, max_chars) + ERROR_SUFFIX
+def error_observation(message: str, *, max_chars: int | None = DEFAULT_MAX_MESSAGE_CHARS, prefix: bool = True) -> str:
+    """An ErrorObservation (a malformed text-mode call): the model sees it and can recover."""
+    return (OBS_PREFIX if prefix else "") + truncate_content(message, max_chars) + ERROR_SUFFIX

@@ -22,8 +22,11 @@ from . import observations as obs
 from . import stuck as stuck_mod
 from . import workspace as ws
 from .editor import Editor
+from .shell import ForkBash
 
 FUNCTION_CALLING_MODES = ("auto", "native", "text")
+PROFILES = ("v2.1", "0.13.1")  # the fork at adf7ab58 (the released rows) / its head e644a2ca
+UNEXPECTED_ERROR = "There was an unexpected error while running the agent"
 DEFAULT_COMMAND_TIMEOUT = 300.0  # the SWE-Gym rows show "timed out after 300 seconds"
 
 
@@ -55,13 +58,17 @@ class CodeActScaffold(Scaffold):
         self,
         max_iterations: int = 50,
         function_calling: str = "auto",
-        in_context_example: bool = False,
+        in_context_example: bool | None = None,
         max_message_chars: int = obs.DEFAULT_MAX_MESSAGE_CHARS,
         max_context_tokens: int | None = None,
         command_timeout: float = DEFAULT_COMMAND_TIMEOUT,
-        workspace_mode: str = "copy",
+        workspace_mode: str = "symlink",
         detect_stuck: bool = True,
+        profile: str = "v2.1",
     ):
+        if profile not in PROFILES:
+            raise SwegymError(f"openhands: profile={profile!r} is not one of {', '.join(PROFILES)}; "
+                              "pass --scaffold-opt profile=v2.1 (the released SWE-Gym rows) or profile=0.13.1")
         if function_calling not in FUNCTION_CALLING_MODES:
             raise SwegymError(
                 f"openhands: function_calling={function_calling!r} is not one of {', '.join(FUNCTION_CALLING_MODES)}; "
@@ -79,6 +86,7 @@ class CodeActScaffold(Scaffold):
         self.command_timeout = command_timeout
         self.workspace_mode = workspace_mode
         self.detect_stuck = detect_stuck
+        self.profile = profile
 
     # ------------------------------------------------------------------------------------
     def resolve_mode(self, policy: Policy) -> str:
@@ -89,6 +97,29 @@ class CodeActScaffold(Scaffold):
     def run(self, task: Task, sandbox: Sandbox, policy: Policy, sampling: SamplingParams | None = None) -> Trajectory:
         episode = _Episode(self, task, sandbox, policy, sampling or SamplingParams())
         return episode.run()
+
+
+_CMD_RUN_FIELDS = {"command", "thought", "blocking", "keep_prompt", "hidden", "is_confirmed", "security_risk"}
+
+
+def _rejected(call: ToolCall) -> str | None:
+    """Why the fork's ``response_to_actions`` would raise on this call (ending the episode), or None."""
+    try:
+        args = json.loads(call.arguments)
+    except (json.JSONDecodeError, TypeError):
+        return f"Failed to parse tool call arguments: {call.arguments}"
+    if call.name == "execute_bash":
+        if not isinstance(args, dict):
+            return f"openhands.events.action.commands.CmdRunAction() argument after ** must be a mapping, not {type(args).__name__}"
+        for key in args:
+            if key not in _CMD_RUN_FIELDS:
+                return f"CmdRunAction.__init__() got an unexpected keyword argument '{key}'"
+        if "command" not in args:
+            return "CmdRunAction.__init__() missing 1 required positional argument: 'command'"
+        return None
+    if call.name in ("finish", "str_replace_editor"):
+        return None
+    return f"Unknown tool call: {call.name}"
 
 
 class _Episode:
@@ -109,6 +140,10 @@ class _Episode:
         self.stuck_reason = ""
         self.call_counter = 0
         self.errors: list[str] = []
+        self.shell: ForkBash | None = None
+        self.user_messages = 1  # the instruction
+        self.window_start = 2  # 0.13.1 after a context overflow: the first message still shown after the task
+        self.rejected_reply: dict[str, Any] | None = None
 
     # -- the loop -----------------------------------------------------------------------
     def run(self) -> Trajectory:
@@ -119,7 +154,11 @@ class _Episode:
             {"role": "system", "content": system_prompt()},
             {"role": "user", "content": instruction(self.task)},
         ]
-        stop_reason = self._loop()
+        try:
+            stop_reason = self._loop()
+        finally:
+            if self.shell is not None:
+                self.shell.close()
         t1 = time.monotonic()
         try:
             patch = ws.final_patch(self.sandbox, self.task, self.workdir)
@@ -133,15 +172,22 @@ class _Episode:
     def _loop(self) -> str:
         """Steps are counted as OpenHands counts them: one per action (tool call or message)."""
         while self.iterations < self.cfg.max_iterations:
-            if self._context_exceeded():
-                return "context_window_exceeded"
-            t = time.monotonic()
-            response = self.policy.complete(self._policy_messages(), self._policy_tools(), self._sampling())
-            self.timings["policy_s"] += time.monotonic() - t
-            self.policy_calls += 1
-            self.usage = self.usage + response.usage
-            if response.outcome == "context_window_exceeded":
-                return "context_window_exceeded"
+            overflow = self._context_exceeded()
+            response = None
+            if not overflow:
+                t = time.monotonic()
+                response = self.policy.complete(self._policy_messages(), self._policy_tools(), self._sampling())
+                self.timings["policy_s"] += time.monotonic() - t
+                self.policy_calls += 1
+                self.usage = self.usage + response.usage
+                overflow = response.outcome == "context_window_exceeded"
+            if overflow:
+                if self.cfg.profile == "v2.1":  # the agent state became ERROR: the episode ends
+                    return "context_window_exceeded"
+                self.iterations += 1  # 0.13.1: keep about half of the history and step again
+                if not self._halve_history():
+                    return "context_window_exceeded"
+                continue
             if response.outcome == "error":
                 self.errors.append(response.content or "policy returned outcome=error")
                 return "policy_error"
@@ -160,14 +206,24 @@ class _Episode:
     def _handle(self, content: str, calls: list[ToolCall]) -> str | None:
         """Record the reply and run its calls; return a stop reason or None to go on."""
         if self.mode == "text":
-            try:
-                from swegym.formats import fncall
+            from swegym.formats import fncall
 
-                text, calls = fncall.parse_text_tool_calls(content, self.tools, start=self.call_counter + 1)
-            except Exception as exc:  # FunctionCallFormatError and anything a parser may raise
-                self._bad_call(content, str(exc))
+            try:
+                content, calls = fncall.parse_openhands_reply(content, self.tools,
+                                                              call_id=f"toolu_{self.call_counter + 1:02d}")
+            except fncall.FunctionCallValidationError as exc:
+                # 0.13.1 (the fork's only text mode): an ErrorObservation, the reply itself is dropped
+                self.iterations += 1
+                self._error_observation(str(exc))
                 return self._stuck()
-            content = text.rstrip() if calls else text
+        # The fork turns every call into an action first: one it cannot build ends the episode.
+        for call in calls:
+            problem = _rejected(call)
+            if problem is not None:
+                self.iterations += 1
+                self.errors.append(f"{UNEXPECTED_ERROR}:{problem}")
+                self.rejected_reply = {"content": content, "tool_calls": [c.to_openai() for c in calls]}
+                return "agent_error"
         calls = [self._with_id(c) for c in calls]
         message: dict[str, Any] = {"role": "assistant", "content": content}
         if calls:
@@ -175,8 +231,8 @@ class _Episode:
         self.messages.append(message)
         if not calls:
             self.iterations += 1
-            self.events.append(stuck_mod.Action("message:" + content, is_message=True))
-            self.messages.append({"role": "user", "content": continue_message()})
+            self.events.append(stuck_mod.message_action(content))
+            self._add_user(self._continue_text())
             return self._stuck()
         for index, call in enumerate(calls):
             if self.iterations >= self.cfg.max_iterations:
@@ -187,9 +243,9 @@ class _Episode:
             if call.name == "finish":
                 message["tool_calls"] = message["tool_calls"][: index + 1]
                 return "finish"
-            text, is_error = self._execute(call)
+            thought = content if index == 0 else ""
+            text = self._execute(call, thought)
             self.messages.append({"role": "tool", "tool_call_id": call.id, "name": call.name, "content": text})
-            self.events.append(stuck_mod.Observation(text, error=is_error))
             stuck = self._stuck()
             if stuck:
                 message["tool_calls"] = message["tool_calls"][: index + 1]
@@ -202,81 +258,88 @@ class _Episode:
             return call
         return ToolCall(id=f"toolu_{self.call_counter:02d}", name=call.name, arguments=call.arguments)
 
-    def _bad_call(self, content: str, error: str) -> None:
-        """A malformed text-format call: keep what the model wrote and show it the error."""
-        self.iterations += 1
-        self.messages.append({"role": "assistant", "content": content})
-        self.events.append(stuck_mod.Action("malformed:" + content))
-        text = obs.error_observation(error, max_chars=self.cfg.max_message_chars)
-        self.messages.append({"role": "user", "content": text})
-        self.events.append(stuck_mod.Observation(text, error=True))
+    def _continue_text(self) -> str:
+        """The fork's fake user reply; 0.13.1 adds the give-up line once two user messages exist."""
+        text = continue_message()
+        if self.cfg.profile == "0.13.1" and self.user_messages >= 2:
+            text += 'If you want to give up, use the "finish" tool to finish the interaction.\n'
+        return text
 
-    def _execute(self, call: ToolCall) -> tuple[str, bool]:
-        """Run one tool call; return (observation text, is it an error observation)."""
-        try:
-            args = json.loads(call.arguments) if call.arguments.strip() else {}
-        except (json.JSONDecodeError, AttributeError) as exc:
-            args, problem = None, f"Failed to parse tool call arguments: {exc}. Arguments must be a JSON object."
+    def _add_user(self, text: str) -> None:
+        """A user message; the fork joined it to a preceding user message (one string, newline)."""
+        self.user_messages += 1
+        if self.messages and self.messages[-1]["role"] == "user":
+            self.messages[-1]["content"] += "\n" + text
         else:
-            problem = None if isinstance(args, dict) else "Tool call arguments must be a JSON object."
-        key = call.name + ":" + (json.dumps(args, sort_keys=True) if isinstance(args, dict) else str(call.arguments))
-        self.events.append(stuck_mod.Action(key))
-        if call.name not in self.tool_names:
-            problem = f"Tool {call.name} is not registered. (arguments: {call.arguments}). Please check the tool name and retry with an existing tool."
-        if problem is not None:
-            return obs.error_observation(problem, max_chars=self.cfg.max_message_chars), True
+            self.messages.append({"role": "user", "content": text})
+
+    def _error_observation(self, error: str) -> None:
+        text = obs.error_observation(error, max_chars=self.cfg.max_message_chars, prefix=self.cfg.profile == "v2.1")
+        if self.messages and self.messages[-1]["role"] == "user":
+            self.messages[-1]["content"] += "\n" + text
+        else:
+            self.messages.append({"role": "user", "content": text})
+        self.events.append(stuck_mod.error_observation(error))
+
+    def _execute(self, call: ToolCall, thought: str) -> str:
+        """Run one (already accepted) tool call; return its observation text."""
+        args = json.loads(call.arguments) if call.arguments.strip() else {}
         t = time.monotonic()
         try:
-            return self._run_tool(call.name, args)
-        except InfrastructureError:
-            raise
-        except Exception as exc:  # noqa: BLE001 - a tool failure is the agent's to see, never a crash
-            self.errors.append(f"{call.name}: {type(exc).__name__}: {exc}")
-            return obs.error_observation(f"{type(exc).__name__}: {exc}", max_chars=self.cfg.max_message_chars), True
+            if call.name == "execute_bash":
+                command = str(args["command"])
+                self.events.append(stuck_mod.bash_action(command, thought))
+                out = self._bash(command)
+                self.events.append(stuck_mod.bash_observation(command, out.exit_code))
+                return obs.cmd_observation(out.content, out.interpreter_details, out.exit_code,
+                                           max_chars=self.cfg.max_message_chars, prefix=self.cfg.profile == "v2.1")
+            code = f"print(file_editor(**{args!r}))"  # how the fork ran the editor (through Jupyter)
+            self.events.append(stuck_mod.editor_action(code, thought))
+            try:
+                output = self.editor(args) if isinstance(args, dict) else f"ERROR: {args!r} is not a JSON object"
+            except InfrastructureError:
+                raise
+            except Exception as exc:  # noqa: BLE001 - a tool failure is the agent's to see, never a crash
+                self.errors.append(f"{call.name}: {type(exc).__name__}: {exc}")
+                output = f"{type(exc).__name__}: {exc}"
+            text = obs.editor_observation(output, max_chars=self.cfg.max_message_chars,
+                                          prefix=self.cfg.profile == "v2.1")
+            self.events.append(stuck_mod.editor_observation(text, code))
+            return text
         finally:
             self.timings["tools_s"] += time.monotonic() - t
 
-    def _run_tool(self, name: str, args: dict[str, Any]) -> tuple[str, bool]:
-        if name == "execute_bash":
-            if "command" not in args:
-                return obs.error_observation(
-                    "Missing required parameters for function 'execute_bash': {'command'}",
-                    max_chars=self.cfg.max_message_chars,
-                ), True
-            return self._bash(str(args["command"])), False
-        output = self.editor(args)
-        return obs.editor_observation(output, max_chars=self.cfg.max_message_chars), output.startswith("ERROR:")
+    def _bash(self, command: str):
+        if self.shell is None:
+            self.shell = ForkBash(self.sandbox, self.workdir, timeout=self.cfg.command_timeout,
+                                  output_limit=10 * self.cfg.max_message_chars)
+        return self.shell.run(command)
 
-    def _bash(self, command: str) -> str:
-        if command.strip() in ("", "ctrl+c", "C-c"):
-            # Our sandbox runs each command to completion: nothing is ever left running.
-            result_output, exit_code = "", 0
-        else:
-            res = self.sandbox.run(command, timeout=self.cfg.command_timeout, output_limit=10 * self.cfg.max_message_chars)
-            result_output, exit_code = res.output or "", res.exit_code
-            if res.timed_out:
-                result_output = result_output.rstrip("\n") + obs.timeout_note(self.cfg.command_timeout)
-                exit_code = 130
-        prompt = self._prompt()
-        return obs.bash_observation(command, result_output, exit_code, prompt, max_chars=self.cfg.max_message_chars)
+    def _halve_history(self) -> bool:
+        """0.13.1's ``_apply_conversation_window`` on messages: keep the system prompt, the first
+        user message and the second half of the rest, never starting on a tool result without
+        the call that caused it. False when nothing is left to cut."""
+        rest = len(self.messages) - self.window_start
+        if rest <= 1:
+            return False
+        start = self.window_start + max(1, rest // 2)
+        while start < len(self.messages) and self.messages[start]["role"] == "tool":
+            start -= 1  # back to the assistant message holding the call
+        self.window_start = max(start, self.window_start + 1)
+        return True
 
-    def _prompt(self) -> str:
-        res = self.sandbox.run(
-            'printf "%s\\n" "$PWD"; id -un 2>/dev/null || echo root; command -v python || true', timeout=30
-        )
-        lines = (res.output or "").splitlines()
-        cwd = lines[0] if lines else self.workdir
-        user = lines[1] if len(lines) > 1 else "root"
-        python = lines[2] if len(lines) > 2 else None
-        return obs.bash_prompt(cwd, python, user)
+    def _visible(self) -> list[dict[str, Any]]:
+        return self.messages[:2] + self.messages[self.window_start:]
 
     # -- what the policy sees ----------------------------------------------------------
     def _policy_messages(self) -> list[dict[str, Any]]:
         if self.mode == "native":
-            return copy.deepcopy(self.messages)
+            return copy.deepcopy(self._visible())
         from swegym.formats import fncall
 
-        return fncall.messages_to_text(self.messages, self.tools, add_in_context_example=self.cfg.in_context_example)
+        # the fork's default (nonfncall_mode_add_in_context_learning_example=True); SFT export renders without
+        example = True if self.cfg.in_context_example is None else self.cfg.in_context_example
+        return fncall.messages_to_text(self._visible(), self.tools, add_in_context_example=example)
 
     def _policy_tools(self) -> list[dict[str, Any]] | None:
         return copy.deepcopy(self.tools) if self.mode == "native" else None
@@ -294,7 +357,7 @@ class _Episode:
         limit = self.cfg.max_context_tokens
         if not limit:
             return False
-        chars = sum(len(json.dumps(m, ensure_ascii=False)) for m in self.messages)
+        chars = sum(len(json.dumps(m, ensure_ascii=False)) for m in self._visible())
         return chars // 4 > limit  # ~4 characters per token: cheap, model-independent estimate
 
     # -- the record ---------------------------------------------------------------------
@@ -314,7 +377,12 @@ class _Episode:
             "usage": dataclasses.asdict(self.usage),
             "timings": {k: round(v, 3) for k, v in self.timings.items()},
             "workspace": self.workdir,
+            "profile": self.cfg.profile,
         }
+        if self.rejected_reply is not None:
+            metadata["rejected_reply"] = self.rejected_reply
+        if self.window_start > 2:
+            metadata["history_window_start"] = self.window_start
         if stop_reason == "stuck":
             metadata["stuck_pattern"] = self.stuck_reason
         if self.errors:

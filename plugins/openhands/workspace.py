@@ -25,17 +25,19 @@ def _checked(sandbox: Sandbox, command: str, what: str, timeout: float = 600.0) 
     return res.output
 
 
-def prepare(sandbox: Sandbox, task: Task, mode: str = "copy") -> str:
+def prepare(sandbox: Sandbox, task: Task, mode: str = "symlink") -> str:
     """Put the repository at the workspace path and ``cd`` there (the agent's starting point).
 
-    ``mode="copy"`` copies ``sandbox.repo_dir`` (what the issue asks for); ``"symlink"`` links it,
-    as the released SWE-Gym rows suggest their runtime did (an installed package then sees edits).
+    ``mode="symlink"`` (default) is what the SWE-Gym fork's ``instance_swe_entry.sh`` does: clear
+    ``/workspace`` and ``ln -s /testbed /workspace/<name>``, so editable installs and console
+    scripts run the edited code, and ``find`` (the editor's first ``view``) does not descend the
+    link. ``"copy"`` copies ``sandbox.repo_dir`` instead (a swegym option, not upstream).
     """
     target = workspace_dir(task)
     src = shlex.quote(sandbox.repo_dir)
     dst = shlex.quote(target)
     op = f"cp -a {src} {dst}" if mode == "copy" else f"ln -s {src} {dst}"
-    _checked(sandbox, f"mkdir -p {WORKSPACE_ROOT} && rm -rf {dst} && {op}", "creating the workspace")
+    _checked(sandbox, f"mkdir -p {WORKSPACE_ROOT} && rm -rf {WORKSPACE_ROOT}/* {dst} && {op}", "creating the workspace")
     _checked(sandbox, f"cd {dst}", "entering the workspace")
     return target
 
