@@ -201,9 +201,8 @@ class DockerRuntime(Runtime):
                     self._isolated_ok = True
                 except docker.errors.NotFound:
                     try:
-                        ipam = docker.types.IPAMConfig(pool_configs=[
-                            docker.types.IPAMPool(subnet="10.255.0.0/16", gateway="10.255.0.254")])
-                        self.client.networks.create(name, driver="bridge", internal=True, ipam=ipam,
+                        # the engine picks a free subnet: a fixed one could shadow a host route (e.g. its DNS)
+                        self.client.networks.create(name, driver="bridge", internal=True,
                                                     labels={"swegym.network": "isolated"})
                         self._isolated_ok = True
                     except docker.errors.APIError as exc:
