@@ -408,7 +408,11 @@ class ImageBuilder:
                 self.cache_hits += 1
                 return
             started = time.monotonic()
-            script = "set -e\nexport SWEGYM_INSTALLER=" + self.installer + "\n" + "\n".join(lines)
+            exports = {"SWEGYM_INSTALLER": self.installer}
+            for name in ("UV_PYTHON_INSTALL_MIRROR",):  # where uv downloads Pythons from (a local mirror), if set
+                if os.environ.get(name):
+                    exports[name] = os.environ[name]
+            script = "set -e\n" + "".join(f"export {k}={_quote(v)}\n" for k, v in exports.items()) + "\n".join(lines)
             volumes = {self.cache_volume: {"bind": "/root/.cache", "mode": "rw"}} if self.cache_volume else None
             log: list[str] = []
             container = None
