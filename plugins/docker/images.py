@@ -48,7 +48,7 @@ from swegym.types import Task
 
 from . import hygiene
 
-LAYER_VERSION = "2"  # bump when the base/env templates change meaning
+LAYER_VERSION = "3"  # bump when the base/env templates change meaning
 INSTANCE_LAYER_VERSION = "3"  # bump when the instance template changes meaning
 CA_BUNDLE = Path(os.environ.get("SWEGYM_CA_BUNDLE", "/etc/ssl/certs/ca-certificates.crt"))
 VENV = "/opt/swegym/venv"
@@ -60,6 +60,8 @@ SUITES = {"bullseye": (3, 9), "bookworm": (3, 11), "trixie": (3, 13)}
 PYTHON_SOURCES = ("auto", "debian", "uv")
 INSTALLERS = ("uv", "pip")
 CACHE_VOLUME = "swegym-pkg-cache"
+#: installed into the task venv of every image (upstream's conda envs came with pip, setuptools, wheel)
+VENV_SEED = ("pip==24.2", "setuptools<71", "wheel")
 #: System packages of SWE-bench's base image (its Dockerfile's apt list), less python3 (the suite's
 #: own is used) and locales-all (230 MB; ``locales`` + C.UTF-8 instead).
 BASE_SYSTEM_PACKAGES = ("wget", "git", "build-essential", "libffi-dev", "libtiff-dev", "jq", "curl", "locales",
@@ -250,7 +252,7 @@ class ImageBuilder:
                 f"or pass --base-image", cause=f"missing base image {base_from}")
         _, uv_python = python_plan(spec.python, self.python_source)
         ca = CA_BUNDLE.read_bytes() if CA_BUNDLE.exists() else b""
-        base_hash = _h(LAYER_VERSION, base_img.id, hashlib.sha256(ca).hexdigest(), BASE_SYSTEM_PACKAGES)
+        base_hash = _h(LAYER_VERSION, base_img.id, hashlib.sha256(ca).hexdigest(), BASE_SYSTEM_PACKAGES, VENV_SEED)
         base_tag = f"{self.prefix}/sweb.base:{base_hash}"
         env_tag = f"{self.prefix}/sweb.env.{_slug(task.repo.replace('/', '__'))}.{_slug(task.version or 'none', 20)}:" \
                   f"{_h(base_tag, spec.env_hash(), uv_python, self.python_source)}"
@@ -309,6 +311,9 @@ class ImageBuilder:
             _sh([f"apt-get update -qq && apt-get install -y -qq --no-install-recommends {apt} >/dev/null "
                  "&& rm -rf /var/lib/apt/lists/*",
                  f"python3 -m venv {VENV}",
+                 # what a conda env of the time had: a pip that installs editables by PEP 660 (Debian's
+                 # 20.3 on bullseye shells out to `setup.py develop`, which new setuptools breaks), setuptools, wheel
+                 f"{VENV}/bin/python -m pip install -q --no-cache-dir {' '.join(_quote(p) for p in VENV_SEED)}",
                  # uv in a venv of its own, so that recreating the task venv (uv-managed Python) keeps it
                  "python3 -m venv /opt/swegym/tools && /opt/swegym/tools/bin/python -m pip install -q --no-cache-dir uv "
                  "&& ln -sf /opt/swegym/tools/bin/uv /usr/local/bin/uv || echo '[swegym] uv unavailable; pip only' >&2",
