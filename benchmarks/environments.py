@@ -61,7 +61,8 @@ def validate_rows(tasks: list[Any], runtime_options: dict[str, Any], logs_dir: P
     for task in tasks:
         runtime = swegym.create("runtime", "docker", use_published=False, **runtime_options)
         started = time.monotonic()
-        row: dict[str, Any] = {"instance_id": task.instance_id, "repo": task.repo, "version": task.version}
+        row: dict[str, Any] = {"instance_id": task.instance_id, "repo": task.repo, "version": task.version,
+                               "offline_network": runtime_options.get("offline_network", "none")}
         try:
             spec = runtime.spec_for(task)
             row.update(python_requested=spec.python, spec_source=spec.source, spec_approximate=spec.approximate)
@@ -181,8 +182,12 @@ def render_table(latest: dict[str, dict[str, Any]],
         builds = [r.get("cold_build_s") or r.get("build_s") for r in rows
                   if (r.get("cold_build_s") or r.get("build_s")) is not None]
         sizes = [r.get("image_mb") for r in rows if r.get("image_mb")]
+        notes = sorted({f"{r['instance_id']}: tests ran with --offline-network isolated" for r in rows
+                        if r.get("offline_network") == "isolated"})
         fails = "; ".join(f"{r['instance_id']}: {r.get('reason')}{_python_note(r)}" for r in rows
                           if not r.get("valid")) or "—"
+        if notes:
+            fails += "<br>" + "; ".join(notes)
         lines.append(f"| {repo} | {vrange} | {valid}/{len(rows)} | {'<br>'.join(pythons)} | "
                      f"{max(builds) if builds else '-'} | {max(sizes) if sizes else '-'} | {fails.replace('|', '/')} |")
         summary[repo] = {"valid": valid, "total": len(rows)}
@@ -212,6 +217,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--repo-source", action="append", default=[], metavar="OWNER/NAME=PATH")
     ap.add_argument("--python-source", choices=["auto", "debian", "uv"], default="auto")
     ap.add_argument("--installer", choices=["uv", "pip"], default="uv")
+    ap.add_argument("--offline-network", choices=["none", "isolated"], default="none",
+                    help="how test containers are cut off (isolated: connections time out, see docs)")
     ap.add_argument("--results", type=Path, default=RESULTS)
     ap.add_argument("--doc", type=Path, default=DOC)
     ap.add_argument("--logs-dir", type=Path, default=None)
@@ -224,7 +231,7 @@ def main(argv: list[str] | None = None) -> int:
     from swegym.tasks import load_tasks
 
     options = {"repo_sources": parse_repo_sources(args.repo_source), "python_source": args.python_source,
-               "installer": args.installer}
+               "installer": args.installer, "offline_network": args.offline_network}
     rows: list[dict[str, Any]] = []
     installers: list[dict[str, Any]] = []
     if not args.table_only:

@@ -62,7 +62,7 @@ def test_every_sandbox_command_takes_the_same_runtime_flags():
     _add_plugin_commands()
 
     shared = {"--repo-source", "--python-source", "--installer", "--docker-host", "--base-image", "--env-spec",
-              "--runtime-opt", "--sandbox-network", "--mem-limit"}
+              "--runtime-opt", "--sandbox-network", "--mem-limit", "--offline-network"}
     for command in (["run"], ["eval"], ["validate"], ["rft"], ["images", "build"]):
         out = CliRunner().invoke(cli, [*command, "--help"], terminal_width=200)
         assert out.exit_code == 0, out.output
