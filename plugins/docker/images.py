@@ -49,7 +49,7 @@ from swegym.types import Task
 from . import hygiene
 
 LAYER_VERSION = "3"  # bump when the base/env templates change meaning
-INSTANCE_LAYER_VERSION = "3"  # bump when the instance template changes meaning
+INSTANCE_LAYER_VERSION = "4"  # bump when the instance template changes meaning
 CA_BUNDLE = Path(os.environ.get("SWEGYM_CA_BUNDLE", "/etc/ssl/certs/ca-certificates.crt"))
 VENV = "/opt/swegym/venv"
 LABEL_LAYER = "swegym.layer"
@@ -372,7 +372,11 @@ class ImageBuilder:
                             "cd /testbed",
                             f"git checkout -q --detach {_quote(task.base_commit)}",
                             *_strip_history_lines(task.base_commit)]
-            lines = [_INSTALL_FN, *checkout, "cd /testbed"]
+            lines = [_INSTALL_FN, *checkout, "cd /testbed",
+                     # a mirror without tags (shallow) gives setuptools_scm nothing to describe: pretend
+                     # the task's version, so e.g. pytest does not install as 0.1.dev1
+                     f"git describe --tags >/dev/null 2>&1 || export SETUPTOOLS_SCM_PRETEND_VERSION="
+                     f"{_quote(_pep440(task.version))}"]
             lines += [f"{cmd}" for cmd in spec.pre_install]
             if spec.packages == "requirements.txt" and spec.requirements_paths:
                 paths = " ".join(_quote(p) for p in spec.requirements_paths)
@@ -513,6 +517,12 @@ class ImageBuilder:
             self.built.append(tag)
 
 
+def _pep440(version: str | None) -> str:
+    """A task version (``6.0``, ``2022.03``, ``v5.3``) as a release number setuptools_scm accepts."""
+    parts = re.findall(r"\d+", version or "") or ["0"]
+    return ".".join(str(int(p)) for p in (parts + ["0", "0"])[:3])
+
+
 def _log_dir() -> Path:
     root = os.environ.get("SWEGYM_CACHE") or Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "swegym"
     path = Path(root) / "build-logs"
@@ -545,10 +555,13 @@ def _git(args: list[str], cwd: Path | None = None) -> str:
 
 
 def _strip_history_lines(base_commit: str) -> list[str]:
-    """Leave only base_commit's history: no remote, no later branches or tags (no peeking at the fix)."""
+    """Leave only base_commit's history: no remote, no branches, no tags but those on its own history
+    (as SWE-bench, which deletes only later tags: setuptools_scm versions come from them)."""
+    commit = _quote(base_commit)
     return [
         "git remote remove origin 2>/dev/null || true",
-        "git for-each-ref --format='%(refname)' | while read -r ref; do git update-ref -d \"$ref\"; done",
+        "git for-each-ref --format='%(refname)' | while read -r ref; do case \"$ref\" in refs/tags/*) "
+        f"git merge-base --is-ancestor \"$ref\" {commit} 2>/dev/null && continue;; esac; git update-ref -d \"$ref\"; done",
         f"git checkout -q -B main {_quote(base_commit)}",
         "git reflog expire --expire=now --all",
         "git gc -q --prune=now 2>/dev/null || true",
