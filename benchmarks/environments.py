@@ -113,16 +113,25 @@ def compare_installers(task: Any, runtime_options: dict[str, Any]) -> list[dict[
             rt = swegym.create("runtime", "docker", use_published=False, image_prefix=prefix, installer=installer,
                                cache_volume=volume, **runtime_options)
             try:
+                plan = rt.builder.plan(task)
+                shared_base = plan.base_tag.replace(f"{prefix}/", "swegym/", 1)
+                try:  # reuse the base layer (same content hash): only env and instance are measured
+                    rt.client.images.get(shared_base).tag(*plan.base_tag.rsplit(":", 1))
+                except Exception:
+                    pass
                 rt.ensure_image(task)
                 secs = {t["layer"]: t["seconds"] for t in rt.builder.timings}
                 out.append({"installer": installer, "cache": cache, "env_s": secs.get("env"),
                             "instance_s": secs.get("instance"), "base_s": secs.get("base")})
             finally:
-                for img in rt.client.images.list(filters={"label": f"swegym.prefix={prefix}"}):
-                    if img.labels.get("swegym.layer") in ("instance",):
-                        rt.client.images.remove(img.id, force=True)
-                for img in rt.client.images.list(filters={"label": f"swegym.prefix={prefix}"}):
-                    rt.client.images.remove(img.id, force=True)
+                for layer in ("instance", "env", "base"):  # children first
+                    for img in rt.client.images.list(filters={"label": f"swegym.prefix={prefix}"}):
+                        if img.labels.get("swegym.layer") == layer:
+                            rt.client.images.remove(img.id, force=True)
+                for img in rt.client.images.list(name=f"{prefix}/sweb.base"):  # the borrowed base tag
+                    for tag in img.tags:
+                        if tag.startswith(f"{prefix}/"):
+                            rt.client.images.remove(tag)
                 rt.close()
         try:
             rt.client.volumes.get(volume).remove(force=True)
@@ -167,6 +176,10 @@ def render_table(latest: dict[str, dict[str, Any]],
         "instance); do not edit by hand. Each instance was built offline from a local mirror and validated:",
         "the gold patch must resolve, the empty patch must not. Python: requested by the spec / used in the",
         "image (`debian` = the nearest Debian suite's python3, `uv` = a uv-managed exact version).",
+        "With `--python-source auto`, a version no Debian suite has (bullseye 3.9, bookworm 3.11, trixie 3.13)",
+        "is first asked of `uv python install`, which downloads from GitHub: where that host is unreachable",
+        "(this machine) the nearest suite is used, and the Python column shows it. Base images: SWE-bench's",
+        "system packages (build-essential, make, …) on Debian instead of Ubuntu 22.04 + conda.",
         "",
         "| repository | versions | instances valid | Python requested → used | env+instance build s | image MB | failures |",
         "|---|---|---|---|---|---|---|",
