@@ -103,7 +103,7 @@ def _killed(task: Task, step: "_Step", started: float, reason: str, message: str
 def _run_once(task: Task, patch: str | None, runtime: Runtime, spec: EvalSpec, timeout: float,
               run_id: str | None, opener: Callable[[], Sandbox] | None = None) -> EvalResult:
     started = time.perf_counter()
-    sandbox = opener() if opener else runtime.open(task, network=False, run_id=run_id)
+    sandbox = opener() if opener else runtime.open(task, network=None, run_id=run_id)  # the runtime's setting (off unless --sandbox-network)
     step = _Step(sandbox)
     try:
         return _steps(task, patch, spec, timeout, sandbox, step, started)
