@@ -18,7 +18,7 @@ from swegym.interfaces import Runtime
 from swegym.types import Task
 
 from . import hygiene
-from .images import ImageBuilder
+from .images import CACHE_VOLUME, ImageBuilder
 
 
 def parse_memory(value: str | int | None) -> int | None:
@@ -83,7 +83,8 @@ class DockerRuntime(Runtime):
                  mem_limit: str | int | None = "4g", cpus: float | None = None, pids_limit: int | None = 1024,
                  run_id: str | None = None, build_if_missing: bool = True, use_published: bool = True,
                  pull: bool = True, network: bool = False, pool_size: int = 0, client: Any = None,
-                 **unknown: Any) -> None:
+                 python_source: str = "auto", installer: str = "uv", cache_volume: str | None = CACHE_VOLUME,
+                 build_base: bool = True, **unknown: Any) -> None:
         if unknown:
             raise SwegymError(f"docker runtime: unknown option(s) {', '.join(sorted(unknown))}")
         self.base_url = base_url
@@ -98,7 +99,8 @@ class DockerRuntime(Runtime):
         self.network = network
         self.builder = ImageBuilder(self.client, base_image=base_image, prefix=image_prefix,
                                     image_namespace=image_namespace, repo_sources=repo_sources,
-                                    env_spec_file=env_spec_file, pull=pull)
+                                    env_spec_file=env_spec_file, pull=pull, python_source=python_source,
+                                    installer=installer, cache_volume=cache_volume, build_base=build_base)
         self._images: dict[str, str] = {}
         # Warm pool: started, never-used containers per (image, network, run id), so that the next
         # open() of the same image (best-of-k rollouts, retries) skips the ~0.5 s container start.
