@@ -16,7 +16,7 @@ from . import git
 from .candidates import Candidate, find_candidates, make_candidate, split_patch
 from .execute import execute
 from .report import MineReport
-from .statements import GitHubStatements, Statement, commit_statement, statement_source
+from .statements import Statement, commit_statement, statement_source
 from .versions import SetupCommits, version_at
 
 

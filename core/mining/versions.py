@@ -12,7 +12,7 @@ import re
 import threading
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Sequence
 
 from . import git
 
