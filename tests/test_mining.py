@@ -16,7 +16,7 @@ from swegym.mining import git as mgit
 from swegym.mining.candidates import classify, is_test_path, split_patch
 from swegym.mining.execute import classify_tests
 from swegym.mining.github import GitHubClient
-from swegym.mining.statements import resolved_issues
+from swegym.mining.statements import Statement, resolved_issues
 from swegym.mining.versions import SetupCommits, major_minor, version_at
 from swegym.mining import mine_tasks
 
@@ -225,3 +225,30 @@ def test_cli_lists_candidates(history, tmp_path):
     bad = subprocess.run([sys.executable, "-m", "swegym.cli", "tasks", "mine", "--repo", REPO, "--repo-source",
                           f"{REPO}={tmp_path / 'nope'}"], capture_output=True, text=True)
     assert bad.returncode == 2 and "does not exist" in bad.stderr
+
+
+class _DiffStatements:
+    """A plugin's statement source (as an LLM writer would be), registered through the hook."""
+
+    @staticmethod
+    def register_statement_sources(register):
+        def factory(prefix: str = "Fix:"):
+            return lambda cand: Statement(f"{prefix} {cand.patch.count('+def ')} new function(s)\n", "diff-writer")
+
+        register("from-diff", factory, description="test source")
+
+
+def test_plugin_statement_source(history, tmp_path):
+    import swegym
+    from swegym.hookspecs import hookimpl
+
+    plugin = _DiffStatements()
+    plugin.register_statement_sources = hookimpl(_DiffStatements.register_statement_sources)
+    swegym.get_registry().add_plugin(plugin, "test-diff-statements")
+    assert "from-diff" in swegym.get_registry().names("statement")
+    root, _ = history
+    out = tmp_path / "t.jsonl"
+    mine_tasks(REPO, out, source=root, prs=[5], github=False, statements="from-diff",
+               statement_options={"prefix": "Add:"}, run_tests=False, progress=False)
+    row = json.loads(out.read_text())
+    assert row["problem_statement"] == "Add: 1 new function(s)\n" and row["problem_statement_source"] == "diff-writer"

@@ -61,9 +61,6 @@ class GitHubStatements:
     def __init__(self, client: Any) -> None:
         self.client = client
 
-    def pull_facts(self, candidate: Candidate) -> dict[str, Any] | None:
-        return self.client.pull(candidate.repo, candidate.number)
-
     def __call__(self, candidate: Candidate) -> Statement | None:
         pull = self.client.pull(candidate.repo, candidate.number)
         if not pull:
