@@ -15,6 +15,7 @@ from __future__ import annotations
 import dataclasses
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Sequence
 
 from ..harness.parsers import PASSED, XFAIL
@@ -29,6 +30,7 @@ class TestOutcome:
     fail_to_pass: list[str] = field(default_factory=list)
     pass_to_pass: list[str] = field(default_factory=list)
     flaky: list[str] = field(default_factory=list)
+    passing_after: int = 0
 
 
 def classify_tests(before: Sequence[dict[str, str]], after: Sequence[dict[str, str]]) -> TestOutcome:
@@ -42,6 +44,7 @@ def classify_tests(before: Sequence[dict[str, str]], after: Sequence[dict[str, s
             out.flaky.append(name)
             continue
         a_pass, b_pass = a[0] in PASSING, b[0] in PASSING
+        out.passing_after += a_pass
         if a_pass and b_pass:
             out.pass_to_pass.append(name)
         elif a_pass:
@@ -67,7 +70,7 @@ def probe_task(task: Task) -> Task:
 
 
 def execute(task: Task, runtime: Any, *, repeats: int = 2, timeout: float = 1800, retries: int = 1,
-            spec_file: str | None = None, run_id: str | None = None) -> Execution:
+            spec_file: str | None = None, run_id: str | None = None, log_dir: Path | None = None) -> Execution:
     """Build the environment, run before/after ``repeats`` times each, classify; drop with a reason on failure."""
     from ..errors import SwegymError
     from ..harness import evaluate
@@ -94,6 +97,9 @@ def execute(task: Task, runtime: Any, *, repeats: int = 2, timeout: float = 1800
                            spec_file=spec_file, run_id=run_id)
             test_s += res.test_duration_s or 0.0
             runs[side].append(res)
+            if log_dir is not None:
+                log_dir.mkdir(parents=True, exist_ok=True)
+                (log_dir / f"{side}-{len(runs[side])}.log").write_text(res.log, encoding="utf-8", errors="replace")
             bad = _failed_run(side, res)
             if bad:
                 return Execution(None, build_s, test_s, bad, infrastructure=res.status == "error",

@@ -69,11 +69,13 @@ def resolve_source(repo: str, source: str | Path | None) -> Path:
 
 class _Miner:
     def __init__(self, repo: str, repo_path: Path, *, statements: Any, github: Any, runtime: Any, spec_file: str | None,
-                 repeats: int, timeout: float, run_tests: bool, setup_commits: SetupCommits) -> None:
+                 repeats: int, timeout: float, run_tests: bool, setup_commits: SetupCommits,
+                 log_dir: Path | None = None) -> None:
         self.repo, self.repo_path = repo, repo_path
         self.statements, self.github, self.runtime = statements, github, runtime
         self.spec_file, self.repeats, self.timeout, self.run_tests = spec_file, repeats, timeout, run_tests
         self.setup_commits = setup_commits
+        self.log_dir = log_dir
 
     def enrich(self, cand: Candidate) -> Statement:
         """Base and creation time from GitHub when reachable; version; setup commit; statement."""
@@ -118,7 +120,8 @@ class _Miner:
         if not self.run_tests:
             entry.update(decision="listed", reason="not executed (--no-exec)")
             return entry, task.to_dict()
-        ex = execute(task, self.runtime, repeats=self.repeats, timeout=self.timeout, spec_file=self.spec_file)
+        ex = execute(task, self.runtime, repeats=self.repeats, timeout=self.timeout, spec_file=self.spec_file,
+                     log_dir=self.log_dir / cand.instance_id if self.log_dir else None)
         entry.update(build_s=round(ex.build_s, 2), test_s=round(ex.test_s, 2), statuses=ex.statuses)
         if ex.outcome is None:
             entry.update(decision="error" if ex.infrastructure else "dropped", reason=ex.drop_reason)
@@ -126,7 +129,9 @@ class _Miner:
         entry.update(FAIL_TO_PASS=len(ex.outcome.fail_to_pass), PASS_TO_PASS=len(ex.outcome.pass_to_pass),
                      flaky=ex.outcome.flaky)
         if not ex.outcome.fail_to_pass:
-            entry.update(decision="dropped", reason="no FAIL_TO_PASS: no test fails before the fix and passes after it")
+            why = ("no test fails before the fix and passes after it" if ex.outcome.passing_after
+                   else "no test passes after the fix (a broken environment? see the logs)")
+            entry.update(decision="dropped", reason=f"no FAIL_TO_PASS: {why}")
             return entry, None
         task.FAIL_TO_PASS, task.PASS_TO_PASS = ex.outcome.fail_to_pass, ex.outcome.pass_to_pass
         entry.update(decision="kept", reason=None)
@@ -196,7 +201,8 @@ def mine_tasks(
         owns_runtime = True
     setup = SetupCommits(repo_path, repo, git.first_parent_shas(repo_path, ref), env_spec)
     miner = _Miner(repo, repo_path, statements=source_fn, github=github, runtime=runtime, spec_file=env_spec,
-                   repeats=repeats, timeout=timeout, run_tests=run_tests, setup_commits=setup)
+                   repeats=repeats, timeout=timeout, run_tests=run_tests, setup_commits=setup,
+                   log_dir=report.path.parent / "mine-logs")
 
     wanted = list(dict.fromkeys(prs or []))
     todo: list[Candidate] = []
@@ -239,10 +245,15 @@ def mine_tasks(
             bar.update(1)
             bar.set_postfix_str(f"{cand.instance_id}: {entry['decision']}")
 
+    pool = ThreadPoolExecutor(max_workers=max(1, workers), thread_name_prefix="swegym-mine")
     try:
-        with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
-            for fut in as_completed([pool.submit(one, c) for c in todo]):
-                fut.result()
+        for fut in as_completed([pool.submit(one, c) for c in todo]):
+            fut.result()
+        pool.shutdown(wait=True)
+    except BaseException:
+        # Ctrl-C / SIGTERM / a failure: start nothing new; what is decided is already on disk.
+        pool.shutdown(wait=False, cancel_futures=True)
+        raise
     finally:
         bar.close()
         report.flush()
