@@ -2,7 +2,9 @@
 
 Each worker setting mines the same few pull requests from scratch (its own output folder and
 image prefix, so the instance images are built again and the setting pays for its builds; the
-base/env layers of the first setting may serve the second, as they would in a long run). The
+base/env layers of the first setting may serve the second, as they would in a long run).
+``--reuse-images`` keeps the default prefix instead: environments built before are reused, so it
+measures the execution part (4 test runs per candidate) alone. The
 baseline is the 1-worker run; the speed-up is 2 workers over it. With ``--fidelity DATASET``
 it instead mines the pull requests behind the dataset's rows and compares: FAIL_TO_PASS equal,
 patch/test_patch equal up to ``index`` lines and hunk-header context where the offline base is
@@ -42,7 +44,7 @@ def _remove_prefix(prefix: str) -> None:
 def throughput(args) -> dict:
     rows = []
     for workers in args.workers:
-        prefix = f"swegymbench{uuid.uuid4().hex[:6]}"
+        prefix = "swegym" if args.reuse_images else f"swegymbench{uuid.uuid4().hex[:6]}"
         out = Path(tempfile.mkdtemp(prefix="swegym-mine-bench-")) / "tasks.jsonl"
         runtime = swegym.create("runtime", "docker", repo_sources={args.repo: Path(args.source)}, image_prefix=prefix)
         t0 = time.perf_counter()
@@ -51,7 +53,7 @@ def throughput(args) -> dict:
                              workers=workers, runtime=runtime, github=False, progress=False, timeout=args.timeout)
         finally:
             runtime.close()
-            if not args.keep_images:
+            if not (args.keep_images or args.reuse_images):
                 _remove_prefix(prefix)
         wall = time.perf_counter() - t0
         s = res.summary
@@ -64,7 +66,7 @@ def throughput(args) -> dict:
         print(f"{r['workers']:>7} {r['candidates']:>5} {r['kept']:>5} {r['wall_s']:>8} {r['build_s']:>8} {r['test_s']:>8} "
               f"{r['candidates_per_hour']:>8} {r['kept_per_hour']:>8}")
     base = rows[0]["candidates_per_hour"] or float("nan")
-    return {"repo": args.repo, "runs": rows, "speedup": round(rows[-1]["candidates_per_hour"] / base, 2) if len(rows) > 1 else None}
+    return {"repo": args.repo, "reuse_images": args.reuse_images, "runs": rows, "speedup": round(rows[-1]["candidates_per_hour"] / base, 2) if len(rows) > 1 else None}
 
 
 def _norm(patch: str) -> str:
@@ -115,6 +117,8 @@ def main() -> None:
     ap.add_argument("--workers", type=lambda s: [int(x) for x in s.split(",")], default=[1, 2])
     ap.add_argument("--timeout", type=float, default=1200)
     ap.add_argument("--keep-images", action="store_true")
+    ap.add_argument("--reuse-images", action="store_true",
+                    help="use the default image prefix (environments already built are reused: measures the test part)")
     ap.add_argument("--fidelity", default=None, help="a SWE-Gym JSONL file whose PRs to mine and compare")
     ap.add_argument("--output", default=None, help="fidelity mode: folder for tasks.jsonl / mine-report.json (resumable)")
     args = ap.parse_args()
