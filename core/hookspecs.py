@@ -64,3 +64,13 @@ def register_datasets(register: Register) -> None:
 @hookspec
 def register_commands(cli: Any) -> None:
     """Add click commands or groups to the ``swegym`` CLI group."""
+
+
+@hookspec
+def register_statement_sources(register: Register) -> None:
+    """Offer problem-statement sources for ``swegym tasks mine --statements NAME``.
+
+    ``register("llm", factory)``: ``factory(**options)`` returns a callable taking a mining
+    candidate (``swegym.mining.Candidate``: repo, number, patch, test_patch, message…) and
+    returning a ``swegym.mining.Statement`` (or None to fall back to the commit message).
+    """

@@ -19,7 +19,7 @@ from . import hookspecs
 from .errors import SwegymError
 
 ENTRY_POINT_GROUP = "swegym"
-KINDS = ("runtime", "policy", "scaffold", "verifier", "trainer", "executor", "dataset")
+KINDS = ("runtime", "policy", "scaffold", "verifier", "trainer", "executor", "dataset", "statement")
 _HOOK_FOR_KIND = {
     "runtime": "register_runtimes",
     "policy": "register_policies",
@@ -28,6 +28,7 @@ _HOOK_FOR_KIND = {
     "trainer": "register_trainers",
     "executor": "register_executors",
     "dataset": "register_datasets",
+    "statement": "register_statement_sources",
 }
 
 

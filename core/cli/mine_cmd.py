@@ -1,0 +1,76 @@
+"""``swegym tasks mine``: turn a repository's history into validated SWE-Gym tasks."""
+from __future__ import annotations
+
+import click
+
+from ..errors import SwegymError
+
+
+@click.command("mine")
+@click.option("--repo", required=True, help="The repository, owner/name.")
+@click.option("--repo-source", "repo_source", multiple=True, metavar="OWNER/NAME=PATH",
+              help="Local clone or bare mirror: history is read from it and images are built from it (repeatable).")
+@click.option("--since", default=None, help="Only commits after this date (git's --since, e.g. 2023-01-01).")
+@click.option("--until", default=None, help="Only commits before this date.")
+@click.option("--pr", "prs", multiple=True, type=int, help="Mine just these pull requests (repeatable).")
+@click.option("--limit", type=click.IntRange(min=1), default=None, help="Examine at most this many candidates (newest first).")
+@click.option("--workers", type=click.IntRange(min=1), default=1, show_default=True, help="Candidates mined in parallel.")
+@click.option("-o", "--output", default="tasks.jsonl", show_default=True, type=click.Path(dir_okay=False),
+              help="Task rows are appended here (JSONL); mine-report.json goes next to it.")
+@click.option("--report", "report_path", default=None, type=click.Path(dir_okay=False),
+              help="Where the per-candidate report goes (default: mine-report.json beside --output).")
+@click.option("--ref", default="HEAD", show_default=True, help="The main-line branch or commit to walk.")
+@click.option("--statements", default="github", show_default=True,
+              help="Problem-statement source: github (linked issue, offline the commit message), commit, or a plugin's.")
+@click.option("--offline", is_flag=True, help="Do not contact the GitHub API (base = main-line parent, statement = commit message).")
+@click.option("--no-exec", "no_exec", is_flag=True, help="Only list candidates (rows without FAIL_TO_PASS; not valid tasks).")
+@click.option("--repeats", type=click.IntRange(min=1), default=2, show_default=True,
+              help="Runs of each side (before/after the fix); tests that differ between runs are flaky.")
+@click.option("--timeout", type=click.FloatRange(min=1), default=1800, show_default=True, help="Seconds per test run.")
+@click.option("--env-spec", "env_spec", type=click.Path(dir_okay=False, exists=True), default=None,
+              help="Environment spec file for repositories the shipped table lacks (may carry a version_rule).")
+@click.option("--runtime", "runtime_name", default="docker", show_default=True, help="Runtime plugin for the test runs.")
+@click.option("--runtime-opt", "runtime_opts", multiple=True, metavar="KEY=VALUE", help="Runtime option (repeatable).")
+def mine_cmd(repo: str, repo_source: tuple[str, ...], since: str | None, until: str | None, prs: tuple[int, ...],
+             limit: int | None, workers: int, output: str, report_path: str | None, ref: str, statements: str,
+             offline: bool, no_exec: bool, repeats: int, timeout: float, env_spec: str | None, runtime_name: str,
+             runtime_opts: tuple[str, ...]) -> None:
+    """Mine pull requests that fix code and change tests into tasks; run their tests to find FAIL_TO_PASS.
+
+    Each candidate's environment is built, its test files run on base + test_patch and on base +
+    test_patch + patch, twice each. Kept rows are appended to OUTPUT; every candidate's outcome
+    (kept, dropped + reason, build and test time) goes to mine-report.json. A rerun skips
+    decided candidates. GITHUB_TOKEN / GITHUB_API_URL configure the GitHub API.
+
+    \b
+    Examples:
+      swegym tasks mine --repo getmoto/moto --repo-source getmoto/moto=../moto.git --limit 20 -o moto.jsonl
+      swegym tasks mine --repo getmoto/moto --repo-source getmoto/moto=../moto.git --pr 6190 --pr 7023
+      swegym tasks mine --repo me/tool --repo-source me/tool=. --env-spec tool-env.yaml --offline --workers 2
+    """
+    from ..mining import mine_tasks
+    from ..repos import parse_repo_sources
+    from .options import parse_options
+
+    sources = parse_repo_sources(repo_source)
+    if sources and repo not in sources:
+        raise SwegymError(f"--repo-source names {', '.join(sources)} but --repo is {repo!r}")
+    runtime_options = parse_options(runtime_opts, "--runtime-opt")
+    if runtime_name == "docker" and sources:
+        runtime_options.setdefault("repo_sources", {}).update(sources)
+    result = mine_tasks(repo, output, source=sources.get(repo), since=since, until=until, prs=prs, limit=limit,
+                        workers=workers, runtime_name=runtime_name, runtime_options=runtime_options, env_spec=env_spec,
+                        statements=statements, github=False if offline else None, report_path=report_path, ref=ref,
+                        repeats=repeats, timeout=timeout, run_tests=not no_exec)
+    s = result.summary
+    click.echo(f"candidates {s['candidates']}  kept {s['kept']}  dropped {s['dropped']}  errors {s['error']}  "
+               f"({result.examined} mined now in {result.seconds:.0f}s)")
+    for reason, n in sorted(s.get("drop_reasons", {}).items(), key=lambda kv: -kv[1]):
+        click.echo(f"  {n:>4}  {reason}")
+    click.echo(f"tasks: {result.output}  report: {result.report_path}", err=True)
+    if s["error"]:
+        click.echo(f"warning: {s['error']} candidate(s) hit infrastructure errors; rerun the same command to retry them",
+                   err=True)
+
+
+__all__ = ["mine_cmd"]
