@@ -556,6 +556,12 @@ def _git(args: list[str], cwd: Path | None = None, *, check: bool = True) -> str
     return proc.stdout.strip()
 
 
+def _is_ancestor(ref: str, commit: str, cwd: Path) -> bool:
+    proc = subprocess.run(["git", "merge-base", "--is-ancestor", ref, commit], cwd=cwd, capture_output=True,
+                          env={**os.environ, "GIT_TERMINAL_PROMPT": "0", "GIT_CONFIG_NOSYSTEM": "1"})
+    return proc.returncode == 0
+
+
 def _strip_history_lines(base_commit: str) -> list[str]:
     """Leave only base_commit's history: no remote, no branches, no tags but those on its own history
     (as SWE-bench, which deletes only later tags: setuptools_scm versions come from them)."""
@@ -587,6 +593,9 @@ def _prepare_local_repo(source: str, base_commit: str, target: Path) -> None:
     _git(["remote", "remove", "origin"], cwd=target, check=False)
     refs = _git(["for-each-ref", "--format=%(refname)"], cwd=target)
     for ref in filter(None, refs.splitlines()):
+        # tags on base_commit's own history stay (as SWE-bench: setuptools_scm versions come from them)
+        if ref.startswith("refs/tags/") and _is_ancestor(ref, base_commit, target):
+            continue
         _git(["update-ref", "-d", ref], cwd=target)
     _git(["checkout", "-q", "-B", "main", base_commit, "--"], cwd=target)
     _git(["reflog", "expire", "--expire=now", "--all"], cwd=target)
