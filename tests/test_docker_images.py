@@ -12,7 +12,7 @@ import pytest
 
 import swegym
 from swegym import SwegymError, Task
-from swegym_docker.images import _prepare_local_repo, nearest_suite, published_image
+from swegym_docker.images import _prepare_local_repo, nearest_suite, published_image, python_plan
 
 SWEGYM = str(Path(sys.executable).with_name("swegym"))
 GIT_ENV = {"GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@t", "GIT_COMMITTER_NAME": "t", "GIT_COMMITTER_EMAIL": "t@t",
@@ -42,6 +42,37 @@ def test_python_maps_to_nearest_debian_suite():
     assert nearest_suite(None) == "bookworm"
 
 
+def test_python_source_picks_suite_and_exact_uv_version():
+    assert python_plan("3.9", "auto") == ("bullseye", None)          # the suite has it exactly
+    assert python_plan("3.11", "auto") == ("bookworm", None)
+    assert python_plan("3.12", "auto")[1] == "3.12"                  # try uv, else the nearest suite
+    assert python_plan("3.12", "debian")[1] is None
+    assert python_plan("3.11", "uv") == ("bookworm", "3.11")         # uv even when the suite has it
+    assert python_plan(None, "uv") == ("bookworm", None)
+    with pytest.raises(SwegymError, match="python source"):
+        python_plan("3.9", "conda")
+
+
+def test_every_sandbox_command_takes_the_same_runtime_flags():
+    from click.testing import CliRunner
+
+    from swegym.cli import _add_plugin_commands, cli
+    from swegym.cli.options import runtime_options_from_flags
+
+    _add_plugin_commands()
+
+    shared = {"--repo-source", "--python-source", "--installer", "--docker-host", "--base-image", "--env-spec",
+              "--runtime-opt", "--sandbox-network", "--mem-limit", "--offline-network"}
+    for command in (["run"], ["eval"], ["validate"], ["rft"], ["images", "build"]):
+        out = CliRunner().invoke(cli, [*command, "--help"], terminal_width=200)
+        assert out.exit_code == 0, out.output
+        missing = {flag for flag in shared if flag not in out.output}
+        assert not missing, (command, missing)
+    opts = runtime_options_from_flags({"docker_host": "tcp://h:2375", "env_spec": None, "python_source": "debian",
+                                       "repo_source": (), "runtime_opt": ("pool_size=2",), "mem_limit": None})
+    assert opts == {"base_url": "tcp://h:2375", "python_source": "debian", "pool_size": 2}
+
+
 def test_local_mirror_clone_or_bare_and_missing_commit(tmp_path):
     src = tmp_path / "src"
     src.mkdir()
@@ -50,8 +81,10 @@ def test_local_mirror_clone_or_bare_and_missing_commit(tmp_path):
     _git(["add", "-A"], src)
     _git(["commit", "-qm", "one"], src)
     first = _git(["rev-parse", "HEAD"], src)
+    _git(["tag", "v1.0"], src)  # on the task's history: kept (setuptools_scm reads it)
     (src / "a.txt").write_text("two\n")
     _git(["commit", "-qam", "two (the future fix)"], src)
+    _git(["tag", "-a", "v2.0", "-m", "later"], src)  # after it: removed
     bare = tmp_path / "bare.git"
     _git(["clone", "-q", "--bare", str(src), str(bare)], tmp_path)
     for n, source in enumerate([src, bare]):
@@ -60,6 +93,7 @@ def test_local_mirror_clone_or_bare_and_missing_commit(tmp_path):
         assert (out / "a.txt").read_text() == "one\n"
         assert _git(["rev-list", "--all", "--count"], out) == "1"  # no peeking at later commits
         assert _git(["remote"], out) == ""
+        assert _git(["tag"], out) == "v1.0"
     with pytest.raises(SwegymError, match="not in the repository source"):
         _prepare_local_repo(str(src), "0" * 40, tmp_path / "out-missing")
 
