@@ -312,8 +312,10 @@ def test_background_flood_does_not_hide_the_end_marker(sandbox):
     """Issue 20.7: a background job flooding output must not make a later command time out."""
     sandbox.run("export KEEP=kept; (timeout 6 yes flood-flood-flood &) ", timeout=10)
     for _ in range(3):  # before the fix: a false 15 s timeout, then a new shell without $KEEP
-        res = sandbox.run("echo x-$KEEP", timeout=15)
-        assert not res.timed_out and "x-kept" in res.output, res.output[-300:]
+        # the exit code, not the output, says the shell (and $KEEP) survived: the flood's lines mix
+        # into the output, and under load enough of them arrive to clip the middle of it away
+        res = sandbox.run('test "$KEEP" = kept', timeout=15)
+        assert not res.timed_out and res.exit_code == 0, (res.exit_code, res.output[-300:])
     sandbox.run("sleep 6", timeout=10)  # the flood is over
 
 
