@@ -12,7 +12,7 @@ import pytest
 
 import swegym
 from swegym import SwegymError, Task
-from swegym_docker.images import _prepare_local_repo, nearest_suite, published_image
+from swegym_docker.images import _prepare_local_repo, nearest_suite, published_image, python_plan
 
 SWEGYM = str(Path(sys.executable).with_name("swegym"))
 GIT_ENV = {"GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@t", "GIT_COMMITTER_NAME": "t", "GIT_COMMITTER_EMAIL": "t@t",
@@ -40,6 +40,37 @@ def test_python_maps_to_nearest_debian_suite():
     assert nearest_suite("3.11") == "bookworm" and nearest_suite("3.10") == "bookworm"
     assert nearest_suite("3.12") == "trixie" and nearest_suite("3.13") == "trixie"
     assert nearest_suite(None) == "bookworm"
+
+
+def test_python_source_picks_suite_and_exact_uv_version():
+    assert python_plan("3.9", "auto") == ("bullseye", None)          # the suite has it exactly
+    assert python_plan("3.11", "auto") == ("bookworm", None)
+    assert python_plan("3.12", "auto")[1] == "3.12"                  # try uv, else the nearest suite
+    assert python_plan("3.12", "debian")[1] is None
+    assert python_plan("3.11", "uv") == ("bookworm", "3.11")         # uv even when the suite has it
+    assert python_plan(None, "uv") == ("bookworm", None)
+    with pytest.raises(SwegymError, match="python source"):
+        python_plan("3.9", "conda")
+
+
+def test_every_sandbox_command_takes_the_same_runtime_flags():
+    from click.testing import CliRunner
+
+    from swegym.cli import _add_plugin_commands, cli
+    from swegym.cli.options import runtime_options_from_flags
+
+    _add_plugin_commands()
+
+    shared = {"--repo-source", "--python-source", "--installer", "--docker-host", "--base-image", "--env-spec",
+              "--runtime-opt", "--sandbox-network", "--mem-limit"}
+    for command in (["run"], ["eval"], ["validate"], ["rft"], ["images", "build"]):
+        out = CliRunner().invoke(cli, [*command, "--help"], terminal_width=200)
+        assert out.exit_code == 0, out.output
+        missing = {flag for flag in shared if flag not in out.output}
+        assert not missing, (command, missing)
+    opts = runtime_options_from_flags({"docker_host": "tcp://h:2375", "env_spec": None, "python_source": "debian",
+                                       "repo_source": (), "runtime_opt": ("pool_size=2",), "mem_limit": None})
+    assert opts == {"base_url": "tcp://h:2375", "python_source": "debian", "pool_size": 2}
 
 
 def test_local_mirror_clone_or_bare_and_missing_commit(tmp_path):

@@ -8,39 +8,28 @@ import click
 
 from ..errors import DataError, SwegymError
 from ..tasks import load_tasks
-from .options import dataset_options
+from .options import dataset_options, runtime_options
 
 
-def _runtime_options(fn):
+def _eval_options(fn):
+    """Options of the grading loop (the runtime's come from :func:`runtime_options`)."""
     decorators = [
-        click.option("--runtime", "runtime_name", default="docker", show_default=True,
-                     help="Runtime plugin that opens the sandboxes (see `swegym plugins`)."),
-        click.option("--runtime-opt", "runtime_opts", multiple=True, metavar="KEY=VALUE",
-                     help="Option passed to the runtime factory (repeatable), e.g. docker_host=tcp://127.0.0.1:2375."),
         click.option("--workers", type=click.IntRange(min=1), default=1, show_default=True,
                      help="Evaluations run in parallel."),
         click.option("--timeout", type=click.FloatRange(min=1), default=1800, show_default=True,
                      help="Seconds the test command may run before the result is test_timeout."),
         click.option("--retries", type=click.IntRange(min=0), default=2, show_default=True,
                      help="Retries of an evaluation that hit an infrastructure error."),
-        click.option("--env-spec", "env_spec", type=click.Path(dir_okay=False, exists=True), default=None,
-                     help="Environment spec file adding/overriding repositories (test commands and images)."),
     ]
     for deco in reversed(decorators):
         fn = deco(fn)
-    return fn
+    return runtime_options(fn)
 
 
-def _make_runtime(name: str, opts: tuple[str, ...], env_spec: str | None = None):
+def _make_runtime(name: str, options: dict[str, Any]):
     from ..plugins import create
 
-    kwargs: dict[str, Any] = {"env_spec_file": env_spec} if env_spec else {}
-    for item in opts:
-        key, sep, value = item.partition("=")
-        if not sep or not key:
-            raise SwegymError(f"--runtime-opt {item!r}: expected KEY=VALUE")
-        kwargs[key.replace("-", "_")] = value
-    return create("runtime", name, **kwargs)
+    return create("runtime", name, **options)
 
 
 def _print_summary(summary: dict[str, int]) -> None:
@@ -55,9 +44,9 @@ def _print_summary(summary: dict[str, int]) -> None:
               help="SWE-bench predictions: JSON list or JSONL of {instance_id, model_patch, model_name_or_path}.")
 @click.option("--run-dir", required=True, type=click.Path(file_okay=False),
               help="Where report.json and logs/<instance_id>/ go; re-running resumes from it.")
-@_runtime_options
+@_eval_options
 def eval_cmd(dataset: str, split: str | None, instance_ids: tuple[str, ...], repo: tuple[str, ...], limit: int | None,
-             predictions_path: str, run_dir: str, runtime_name: str, runtime_opts: tuple[str, ...], workers: int,
+             predictions_path: str, run_dir: str, runtime_name: str, runtime_options: dict[str, Any], workers: int,
              timeout: float, retries: int, env_spec: str | None) -> None:
     """Grade model patches with SWE-bench semantics; write RUN_DIR/report.json and each test log.
 
@@ -67,7 +56,8 @@ def eval_cmd(dataset: str, split: str | None, instance_ids: tuple[str, ...], rep
     Examples:
       swegym eval -d demo --predictions preds.jsonl --run-dir runs/eval1
       swegym eval -d tasks.jsonl --predictions preds.json --run-dir runs/eval1 --workers 4
-      swegym eval -d demo --predictions preds.jsonl --run-dir R --runtime-opt docker_host=tcp://127.0.0.1:2375
+      swegym eval -d demo --predictions preds.jsonl --run-dir R --docker-host tcp://127.0.0.1:2375
+      swegym eval -d tasks.jsonl --predictions p.jsonl --run-dir R --repo-source getmoto/moto=./moto.git
     """
     from ..harness import evaluate_many, load_predictions, load_report
 
@@ -82,7 +72,7 @@ def eval_cmd(dataset: str, split: str | None, instance_ids: tuple[str, ...], rep
     jobs = [(by_id[iid], p.model_patch) for iid, p in predictions.items() if iid in by_id]
     if limit is not None:
         jobs = jobs[:limit]
-    runtime = _make_runtime(runtime_name, runtime_opts, env_spec)
+    runtime = _make_runtime(runtime_name, runtime_options)
     try:
         evaluate_many(jobs, runtime, workers=workers, timeout=timeout, retries=retries, run_dir=run_dir, desc="eval",
                       spec_file=env_spec)
@@ -98,9 +88,9 @@ def eval_cmd(dataset: str, split: str | None, instance_ids: tuple[str, ...], rep
 
 @click.command("validate")
 @dataset_options
-@_runtime_options
+@_eval_options
 def validate_cmd(dataset: str, split: str | None, instance_ids: tuple[str, ...], repo: tuple[str, ...],
-                 limit: int | None, runtime_name: str, runtime_opts: tuple[str, ...], workers: int, timeout: float,
+                 limit: int | None, runtime_name: str, runtime_options: dict[str, Any], workers: int, timeout: float,
                  retries: int, env_spec: str | None) -> None:
     """Check tasks: the gold patch must resolve, the empty patch must not. Exit 1 if any task fails.
 
@@ -111,13 +101,14 @@ def validate_cmd(dataset: str, split: str | None, instance_ids: tuple[str, ...],
     Examples:
       swegym validate -d demo --workers 2
       swegym validate -d tasks.jsonl --instance-id getmoto__moto-1234
+      swegym validate -d moto.jsonl --repo-source getmoto/moto=../shared/data/repos/getmoto+moto.git
     """
     from ..harness import evaluate_many
 
     tasks = load_tasks(dataset, split=split, instance_ids=instance_ids or None, repo=repo or None, limit=limit)
     if not tasks:
         raise SwegymError(f"no tasks selected from {dataset!r}")
-    runtime = _make_runtime(runtime_name, runtime_opts, env_spec)
+    runtime = _make_runtime(runtime_name, runtime_options)
     try:
         gold = evaluate_many([(t, t.patch) for t in tasks], runtime, workers=workers, timeout=timeout,
                              retries=retries, desc="gold patches", spec_file=env_spec)

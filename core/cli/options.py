@@ -26,21 +26,86 @@ def dataset_options(fn: Callable) -> Callable:
     return fn
 
 
+#: parameter names the runtime flags add (``runtime_flags``); ``runtime_options`` pops them.
+RUNTIME_FLAG_KEYS = ("runtime", "runtime_opt", "docker_host", "tls_verify", "tls_ca_cert", "tls_client_cert",
+                     "tls_client_key", "base_image", "image_namespace", "env_spec", "repo_source", "python_source",
+                     "installer", "mem_limit", "cpus", "pids_limit", "network")
+
+
+def runtime_flags(fn: Callable) -> Callable:
+    """The one set of flags of every command that opens sandboxes (run, eval, validate, rft, images…).
+
+    The command receives them as parameters named as in :data:`RUNTIME_FLAG_KEYS`; turn them into
+    the runtime factory's options with :func:`runtime_options_from_flags`.
+    """
+    decorators = [
+        click.option("--runtime", default="docker", show_default=True,
+                     help="Runtime plugin that opens the sandboxes (see `swegym plugins`)."),
+        click.option("--runtime-opt", multiple=True, metavar="KEY=VALUE",
+                     help="Option passed to the runtime factory (repeatable), e.g. pool_size=2."),
+        click.option("--docker-host", default=None, envvar="DOCKER_HOST",
+                     help="Daemon URL: unix://…, tcp://host:2375, ssh://user@host (default: DOCKER_HOST or local socket)."),
+        click.option("--tls-verify/--no-tls-verify", default=None, help="Verify the daemon's TLS certificate."),
+        click.option("--tls-ca-cert", type=click.Path(exists=True, dir_okay=False), default=None, help="CA certificate for TLS."),
+        click.option("--tls-client-cert", type=click.Path(exists=True, dir_okay=False), default=None, help="Client certificate for TLS."),
+        click.option("--tls-client-key", type=click.Path(exists=True, dir_okay=False), default=None, help="Client key for TLS."),
+        click.option("--base-image", default=None,
+                     help="FROM image of the base layer (default: swegym/base:<Debian suite nearest the spec's Python>, built when missing)."),
+        click.option("--image-namespace", default=None,
+                     help="Namespace of published per-instance images (default xingyaoww for SWE-Gym repos, swebench otherwise)."),
+        click.option("--env-spec", type=click.Path(exists=True, dir_okay=False), default=None,
+                     help="Your own environment spec table (YAML, same format as swegym/specs/environments.yaml)."),
+        click.option("--repo-source", multiple=True, metavar="OWNER/NAME=PATH",
+                     help="Build from a local clone or bare git directory instead of the network (repeatable)."),
+        click.option("--python-source", type=click.Choice(["auto", "debian", "uv"]), default=None,
+                     help="Where the spec's Python comes from: the nearest Debian suite, a uv-managed exact version, "
+                          "or auto (exact when a suite has it, else uv, else nearest suite). Default auto."),
+        click.option("--installer", type=click.Choice(["uv", "pip"]), default=None,
+                     help="Package installer inside image builds (default uv, pip as its fallback)."),
+        click.option("--mem-limit", default=None, help="Memory limit per sandbox container (default 4g)."),
+        click.option("--cpus", type=float, default=None, help="CPUs per sandbox container (default: all)."),
+        click.option("--pids-limit", type=int, default=None, help="Process limit per sandbox container (default 1024)."),
+        click.option("--network/--no-network", "--sandbox-network/--no-sandbox-network", "network", default=False,
+                     show_default=True, help="Give agent/evaluation containers network access (off by default)."),
+    ]
+    for deco in reversed(decorators):
+        fn = deco(fn)
+    return fn
+
+
+def runtime_options(fn: Callable) -> Callable:
+    """:func:`runtime_flags`, handed to the command as ``runtime_name``, ``runtime_options`` (the
+    factory's keyword options) and ``env_spec`` (the harness reads test commands from it too)."""
+    import functools
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        values = {k: kwargs.pop(k) for k in RUNTIME_FLAG_KEYS if k in kwargs}
+        kwargs["runtime_name"] = values.get("runtime") or "docker"
+        kwargs["runtime_options"] = runtime_options_from_flags(values)
+        if values.get("network"):
+            kwargs["runtime_options"]["network"] = True
+        kwargs["env_spec"] = values.get("env_spec")
+        return fn(*args, **kwargs)
+
+    return runtime_flags(wrapper)
+
+
 def runtime_options_from_flags(opts: dict[str, Any]) -> dict[str, Any]:
-    """Runtime options from the shared flags (``--docker-host``, ``--base-image``, ``--env-spec``,
-    ``--repo-source``, ``--runtime-opt``); commands without a flag simply lack its key."""
+    """Runtime factory options from the shared flags; flags left unset are left out, so the
+    runtime's own defaults apply and a runtime that lacks an option is not handed it."""
     from ..repos import parse_repo_sources
 
     options: dict[str, Any] = {}
-    if opts.get("runtime") == "docker":
-        if opts.get("docker_host"):
-            options["base_url"] = opts["docker_host"]
-        if opts.get("base_image"):
-            options["base_image"] = opts["base_image"]
-        if opts.get("env_spec"):
-            options["env_spec_file"] = str(Path(opts["env_spec"]).resolve())
-        if opts.get("repo_source"):
-            options["repo_sources"] = {k: str(v) for k, v in parse_repo_sources(opts["repo_source"]).items()}
+    renames = {"docker_host": "base_url", "env_spec": "env_spec_file"}
+    for key in ("docker_host", "tls_verify", "tls_ca_cert", "tls_client_cert", "tls_client_key", "base_image",
+                "image_namespace", "env_spec", "python_source", "installer", "mem_limit", "cpus", "pids_limit"):
+        if opts.get(key) is not None:
+            options[renames.get(key, key)] = opts[key]
+    if options.get("env_spec_file"):
+        options["env_spec_file"] = str(Path(options["env_spec_file"]).resolve())
+    if opts.get("repo_source"):
+        options["repo_sources"] = {k: str(v) for k, v in parse_repo_sources(opts["repo_source"]).items()}
     options.update(parse_options(opts.get("runtime_opt") or (), "--runtime-opt"))
     return options
 

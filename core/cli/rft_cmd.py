@@ -9,7 +9,7 @@ import click
 
 from ..errors import SwegymError
 from ..tasks import load_tasks
-from .options import dataset_options, parse_options, runtime_options_from_flags, step_limit_option
+from .options import dataset_options, parse_options, runtime_flags, runtime_options_from_flags, step_limit_option
 
 
 def _train_config(path: str | None, pairs: tuple[str, ...]) -> dict[str, Any]:
@@ -70,13 +70,9 @@ def _train_config(path: str | None, pairs: tuple[str, ...]) -> dict[str, Any]:
 @click.option("--executor", default="local", show_default=True, help="local | ray | a plugin's.")
 @click.option("--eval-timeout", type=float, default=1800, show_default=True, help="Seconds for the test command.")
 @click.option("--infra-retries", type=click.IntRange(min=0), default=2, show_default=True)
-@click.option("--network", is_flag=True, help="Give agent containers network access.")
-@click.option("--runtime", default="docker", show_default=True)
-@click.option("--docker-host", default=None, help="Docker daemon URL (default DOCKER_HOST or the local socket).")
-@click.option("--base-image", default=None, help="FROM image for built task images.")
 @click.option("--scaffold-opt", multiple=True, help="KEY=VALUE passed to the scaffold (repeatable).")
-@click.option("--runtime-opt", multiple=True, help="KEY=VALUE passed to the runtime (repeatable).")
 @click.option("--no-progress", is_flag=True, help="No progress bars.")
+@runtime_flags
 def rft_cmd(**opts: Any) -> None:
     """Rejection-sampling fine-tuning: sample, grade, train on what resolved, sample with the new model.
 

@@ -10,7 +10,7 @@ import click
 
 from ..errors import SwegymError
 from ..tasks import load_tasks
-from .options import dataset_options, parse_options, runtime_options_from_flags, step_limit_option
+from .options import dataset_options, parse_options, runtime_flags, runtime_options_from_flags, step_limit_option
 
 LOCAL_MODEL_MAX_TOKENS = 192
 
@@ -51,16 +51,10 @@ def choose_policy(policy: str | None, model: str | None, replay_file: str | None
 @click.option("--eval-timeout", type=float, default=1800, show_default=True, help="Seconds for the test command.")
 @click.option("--infra-retries", type=click.IntRange(min=0), default=2, show_default=True, help="Retries (with backoff) of infrastructure failures per rollout.")
 @click.option("--retry-errors", is_flag=True, help="On resume, redo rollouts that ended in infrastructure errors.")
-@click.option("--network", is_flag=True, help="Give agent containers network access (off by default).")
-@click.option("--runtime", default="docker", show_default=True)
-@click.option("--docker-host", default=None, help="Docker daemon URL (default DOCKER_HOST or the local socket).")
-@click.option("--base-image", default=None, help="FROM image for built task images (default swegym/base:bookworm).")
-@click.option("--env-spec", type=click.Path(exists=True, dir_okay=False), default=None, help="Your own environment spec table.")
-@click.option("--repo-source", multiple=True, help="owner/name=PATH: build from a local clone or bare repo (repeatable).")
 @click.option("--scaffold-opt", multiple=True, help="KEY=VALUE passed to the scaffold (repeatable).")
 @click.option("--policy-opt", multiple=True, help="KEY=VALUE passed to the policy (repeatable).")
-@click.option("--runtime-opt", multiple=True, help="KEY=VALUE passed to the runtime (repeatable).")
 @click.option("--no-progress", is_flag=True, help="No progress bar.")
+@runtime_flags
 def run_cmd(**opts: Any) -> None:
     """Roll out a scaffold driving a policy on tasks; evaluate every patch; write a run directory.
 

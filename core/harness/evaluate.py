@@ -80,7 +80,7 @@ def is_infrastructure(exc: BaseException) -> bool:
 def _run_once(task: Task, patch: str | None, runtime: Runtime, spec: EvalSpec, timeout: float,
               run_id: str | None, opener: Callable[[], Sandbox] | None = None) -> EvalResult:
     started = time.perf_counter()
-    sandbox = opener() if opener else runtime.open(task, network=False, run_id=run_id)
+    sandbox = opener() if opener else runtime.open(task, network=None, run_id=run_id)  # the runtime's setting (off unless --sandbox-network)
     opened = time.perf_counter()
     try:
         step = _Step(sandbox)

@@ -1,11 +1,11 @@
 """``swegym images build|ls|prune`` and ``swegym cleanup``, plus the runtime option bundle.
 
-``runtime_options`` is the decorator other commands (``run``, ``eval``) reuse: it adds the Docker
-flags and hands the command one ``runtime_options`` dict for ``swegym.create("runtime", "docker", **it)``.
+The runtime flags come from the one definition every sandbox-opening command shares
+(``swegym.cli.options.runtime_options``): the command receives ``runtime_name``,
+``runtime_options`` (``DockerRuntime``'s keyword options) and ``env_spec``.
 """
 from __future__ import annotations
 
-import functools
 import json
 import sys
 from concurrent.futures import ThreadPoolExecutor, as_completed
@@ -13,63 +13,17 @@ from typing import Any, Callable
 
 import click
 
-from swegym.cli.options import dataset_options
+from swegym.cli.options import dataset_options, runtime_options
 from swegym.errors import InfrastructureError, SwegymError
 
-_RUNTIME_KEYS = ("docker_host", "tls_verify", "tls_ca_cert", "tls_client_cert", "tls_client_key", "base_image",
-                 "image_namespace", "env_spec", "repo_source", "mem_limit", "cpus", "pids_limit", "sandbox_network")
+def runtime_kwargs(**flags: Any) -> dict[str, Any]:
+    """CLI flag values (names as in ``swegym.cli.options.RUNTIME_FLAG_KEYS``) → ``DockerRuntime`` options."""
+    from swegym.cli.options import runtime_options_from_flags
 
-
-def runtime_options(fn: Callable) -> Callable:
-    """Add Docker runtime flags; the command receives them as one ``runtime_options`` dict."""
-    decorators = [
-        click.option("--docker-host", default=None, envvar="DOCKER_HOST",
-                     help="Daemon URL: unix://…, tcp://host:2375, ssh://user@host (default: DOCKER_HOST or local socket)."),
-        click.option("--tls-verify/--no-tls-verify", default=None, help="Verify the daemon's TLS certificate."),
-        click.option("--tls-ca-cert", type=click.Path(exists=True, dir_okay=False), default=None, help="CA certificate for TLS."),
-        click.option("--tls-client-cert", type=click.Path(exists=True, dir_okay=False), default=None, help="Client certificate for TLS."),
-        click.option("--tls-client-key", type=click.Path(exists=True, dir_okay=False), default=None, help="Client key for TLS."),
-        click.option("--base-image", default=None,
-                     help="FROM image of the base layer (default: swegym/base:<suite nearest the spec's Python>, else SWEGYM_BASE_IMAGE or swegym/base:bookworm)."),
-        click.option("--image-namespace", default=None, help="Namespace of published per-instance images (default xingyaoww for SWE-Gym repos, swebench otherwise)."),
-        click.option("--env-spec", type=click.Path(exists=True, dir_okay=False), default=None,
-                     help="Your own environment spec table (YAML, same format as swegym/specs/environments.yaml)."),
-        click.option("--repo-source", multiple=True, metavar="OWNER/NAME=PATH",
-                     help="Build from a local clone or bare git directory instead of the network (repeatable)."),
-        click.option("--mem-limit", default="4g", show_default=True, help="Memory limit per sandbox container."),
-        click.option("--cpus", type=float, default=None, help="CPUs per sandbox container (default: all)."),
-        click.option("--pids-limit", type=int, default=1024, show_default=True, help="Process limit per sandbox container."),
-        click.option("--sandbox-network/--no-sandbox-network", default=False, show_default=True,
-                     help="Give agent/evaluation containers network access (off by default)."),
-    ]
-
-    @functools.wraps(fn)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        values = {k: kwargs.pop(k) for k in _RUNTIME_KEYS if k in kwargs}
-        kwargs["runtime_options"] = runtime_kwargs(**values)
-        return fn(*args, **kwargs)
-
-    for deco in reversed(decorators):
-        wrapper = deco(wrapper)
-    return wrapper
-
-
-def runtime_kwargs(docker_host: str | None = None, tls_verify: bool | None = None, tls_ca_cert: str | None = None,
-                   tls_client_cert: str | None = None, tls_client_key: str | None = None,
-                   base_image: str | None = None, image_namespace: str | None = None, env_spec: str | None = None,
-                   repo_source: tuple[str, ...] | list[str] = (), mem_limit: str | None = "4g",
-                   cpus: float | None = None, pids_limit: int | None = 1024,
-                   sandbox_network: bool = False) -> dict[str, Any]:
-    """CLI flag values → keyword options of ``DockerRuntime``."""
-    from swegym.repos import parse_repo_sources
-
-    return {
-        "base_url": docker_host, "tls_verify": tls_verify, "tls_ca_cert": tls_ca_cert,
-        "tls_client_cert": tls_client_cert, "tls_client_key": tls_client_key, "base_image": base_image,
-        "image_namespace": image_namespace, "env_spec_file": env_spec,
-        "repo_sources": parse_repo_sources(repo_source or ()), "mem_limit": mem_limit, "cpus": cpus,
-        "pids_limit": pids_limit, "network": sandbox_network,
-    }
+    options = runtime_options_from_flags(flags)
+    if flags.get("network"):
+        options["network"] = True
+    return options
 
 
 def _client(options: dict[str, Any]) -> Any:
@@ -107,7 +61,7 @@ def images_group() -> None:
 @click.option("--image-prefix", default="swegym", show_default=True, help="Repository prefix of built layer images.")
 def build_cmd(dataset: str, split: str | None, instance_ids: tuple[str, ...], repo: tuple[str, ...],
               limit: int | None, runtime_options: dict[str, Any], workers: int, no_published: bool,
-              image_prefix: str) -> None:
+              image_prefix: str, **_runtime: Any) -> None:
     """Make sure every selected task has an image: published if present/pullable, else built in layers.
 
     Layer tags are content hashes of their spec, so a second build is a cache hit.
@@ -154,7 +108,7 @@ def build_cmd(dataset: str, split: str | None, instance_ids: tuple[str, ...], re
 @runtime_options
 @click.option("--image-prefix", default=None, help="Only images built with this prefix.")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON rows.")
-def ls_cmd(runtime_options: dict[str, Any], image_prefix: str | None, as_json: bool) -> None:
+def ls_cmd(runtime_options: dict[str, Any], image_prefix: str | None, as_json: bool, **_runtime: Any) -> None:
     """List swegym-built layer images (base, env, instance) with size and age.
 
     \b
@@ -187,7 +141,8 @@ def ls_cmd(runtime_options: dict[str, Any], image_prefix: str | None, as_json: b
               help="Which layers to remove (children are removed before parents).")
 @click.option("--image-prefix", default=None, help="Only images built with this prefix.")
 @click.option("--dry-run", is_flag=True, help="Show what would be removed.")
-def prune_cmd(runtime_options: dict[str, Any], layer: str, image_prefix: str | None, dry_run: bool) -> None:
+def prune_cmd(runtime_options: dict[str, Any], layer: str, image_prefix: str | None, dry_run: bool,
+              **_runtime: Any) -> None:
     """Remove swegym-built layer images; images used by a container are kept.
 
     Published images (pulled) are never touched.
@@ -228,7 +183,8 @@ def prune_cmd(runtime_options: dict[str, Any], layer: str, image_prefix: str | N
 @click.option("--run-id", default=None, help="Remove every container of this run (even if its owner runs).")
 @click.option("--all", "everything", is_flag=True, help="Remove every swegym container, owners alive or not.")
 @click.option("--dry-run", is_flag=True, help="Show what would be removed.")
-def cleanup_cmd(runtime_options: dict[str, Any], run_id: str | None, everything: bool, dry_run: bool) -> None:
+def cleanup_cmd(runtime_options: dict[str, Any], run_id: str | None, everything: bool, dry_run: bool,
+                **_runtime: Any) -> None:
     """Remove sandbox containers whose owning process is gone (e.g. after kill -9).
 
     Containers whose owner still runs on this host are kept; those owned from another host are

@@ -9,11 +9,19 @@ unchanged spec is a cache hit and a changed one rebuilds only from the changed l
 * instance ``<prefix>/sweb.eval.<instance>:<h>``       the repository at base_commit in /testbed,
            pre_install + install run, files the install created hidden from ``git status``.
 
-No conda here: the requested Python maps onto the Debian base whose python3 is nearest
-(bullseye 3.9, bookworm 3.11, trixie 3.13) when ``swegym/base:<suite>`` exists, else onto the
-default base; the image label ``swegym.python`` records the Python actually installed.
+No conda here. ``python_source`` says where the spec's Python comes from: ``debian`` (the
+Debian suite whose python3 is nearest: bullseye 3.9, bookworm 3.11, trixie 3.13; its
+``swegym/base:<suite>`` image is built with debootstrap when missing), ``uv`` (a uv-managed
+Python of the exact version; needs uv's download host), or ``auto`` (the suite when it has the
+exact version, else try uv, else the nearest suite). The image label ``swegym.python`` records the
+Python actually installed, ``swegym.python.source`` where it came from.
 
-Everything goes through the docker SDK with an in-memory build context, so remote daemons work.
+The base layer is a Dockerfile build (it only adds files and system packages). The env and
+instance layers run their scripts in a container that mounts a shared package-cache volume
+(``swegym-pkg-cache`` at /root/.cache: pip's and uv's caches) and are committed to their tags, so a
+package downloaded once is reused by every later build; packages go in with ``uv pip`` (pip as the
+fallback, or with ``installer="pip"``). Everything goes through the docker SDK, so remote daemons
+work (the cache volume lives on the daemon).
 """
 from __future__ import annotations
 
@@ -28,6 +36,7 @@ import sys
 import tarfile
 import tempfile
 import threading
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
@@ -37,13 +46,22 @@ from swegym.repos import repo_source
 from swegym.specs import EnvSpec, get_spec
 from swegym.types import Task
 
-LAYER_VERSION = "1"  # bump when the base/env Dockerfile templates change meaning
-INSTANCE_LAYER_VERSION = "2"  # bump when the instance template changes meaning
+LAYER_VERSION = "2"  # bump when the base/env templates change meaning
+INSTANCE_LAYER_VERSION = "3"  # bump when the instance template changes meaning
 CA_BUNDLE = Path(os.environ.get("SWEGYM_CA_BUNDLE", "/etc/ssl/certs/ca-certificates.crt"))
 VENV = "/opt/swegym/venv"
 LABEL_LAYER = "swegym.layer"
 LABEL_PREFIX = "swegym.prefix"
+LABEL_PYTHON = "swegym.python"
+LABEL_PYTHON_SOURCE = "swegym.python.source"
 SUITES = {"bullseye": (3, 9), "bookworm": (3, 11), "trixie": (3, 13)}
+PYTHON_SOURCES = ("auto", "debian", "uv")
+INSTALLERS = ("uv", "pip")
+CACHE_VOLUME = "swegym-pkg-cache"
+#: System packages of SWE-bench's base image (its Dockerfile's apt list), less python3 (the suite's
+#: own is used) and locales-all (230 MB; ``locales`` + C.UTF-8 instead).
+BASE_SYSTEM_PACKAGES = ("wget", "git", "build-essential", "libffi-dev", "libtiff-dev", "jq", "curl", "locales",
+                        "tzdata", "ca-certificates", "patch", "procps")
 SWEGYM_REPOS = {
     "pandas-dev/pandas", "Project-MONAI/MONAI", "getmoto/moto", "python/mypy", "iterative/dvc", "dask/dask",
     "modin-project/modin", "pydantic/pydantic", "conan-io/conan", "facebookresearch/hydra", "bokeh/bokeh",
@@ -85,6 +103,22 @@ def nearest_suite(python: str | None) -> str:
     return min(SUITES, key=lambda s: (abs(SUITES[s][1] - minor) + 10 * abs(SUITES[s][0] - major), -SUITES[s][1]))
 
 
+def python_plan(python: str | None, source: str = "auto") -> tuple[str, str | None]:
+    """(Debian suite of the base image, exact version uv must install or None) for a spec's Python."""
+    if source not in PYTHON_SOURCES:
+        raise SwegymError(f"python source {source!r}: use one of {', '.join(PYTHON_SOURCES)}")
+    suite = nearest_suite(python)
+    if not python or source == "debian":
+        return suite, None
+    try:
+        wanted = tuple(int(x) for x in python.split(".")[:2])
+    except ValueError:
+        return suite, None
+    if source == "auto" and SUITES[suite] == wanted:
+        return suite, None
+    return suite, "%d.%d" % wanted
+
+
 @dataclass
 class Plan:
     """The three layer tags of one task, and what goes into them."""
@@ -96,6 +130,7 @@ class Plan:
     env_tag: str
     instance_tag: str
     source: str
+    uv_python: str | None = None
 
 
 def _tar_context(files: dict[str, bytes | Path]) -> io.BytesIO:
@@ -119,13 +154,27 @@ def _sh(lines: list[str]) -> str:
     return "RUN " + json.dumps(["/bin/bash", "-c", script])
 
 
+#: Shell function the env and instance scripts install packages with: uv when asked and present,
+#: pip otherwise or when uv fails (uv's resolver refuses some sets pip accepts).
+_INSTALL_FN = (
+    'swegym_pip() { if [ "${SWEGYM_INSTALLER:-uv}" = uv ] && command -v uv >/dev/null 2>&1; then '
+    'uv pip install "$@" && return 0; echo "[swegym] uv pip install failed; retrying with pip" >&2; fi; '
+    'python -m pip install "$@"; }'
+)
+
+
 class ImageBuilder:
     """Finds or builds the image of a task. Thread-safe: one build per tag at a time."""
 
     def __init__(self, client: Any, *, base_image: str | None = None, prefix: str = "swegym",
                  image_namespace: str | None = None, repo_sources: dict[str, Path] | None = None,
-                 env_spec_file: str | Path | None = None, pull: bool = True,
+                 env_spec_file: str | Path | None = None, pull: bool = True, python_source: str = "auto",
+                 installer: str = "uv", cache_volume: str | None = CACHE_VOLUME, build_base: bool = True,
                  log: Callable[[str], None] | None = None) -> None:
+        if python_source not in PYTHON_SOURCES:
+            raise SwegymError(f"--python-source {python_source!r}: use one of {', '.join(PYTHON_SOURCES)}")
+        if installer not in INSTALLERS:
+            raise SwegymError(f"installer {installer!r}: use one of {', '.join(INSTALLERS)}")
         self.client = client
         self.explicit_base = base_image
         self.prefix = prefix
@@ -133,6 +182,10 @@ class ImageBuilder:
         self.repo_sources = dict(repo_sources or {})
         self.env_spec_file = env_spec_file
         self.pull = pull
+        self.python_source = python_source
+        self.installer = installer
+        self.cache_volume = cache_volume or None
+        self.build_base = build_base
         self.log = log or (lambda msg: print(msg, file=sys.stderr))
         self._locks: dict[str, threading.Lock] = {}
         self._guard = threading.Lock()
@@ -140,6 +193,8 @@ class ImageBuilder:
         self._warned: set[str] = set()
         self.cache_hits = 0
         self.built: list[str] = []
+        #: one row per layer built: {"tag", "layer", "seconds"} (what benchmarks/environments.py reads)
+        self.timings: list[dict[str, Any]] = []
 
     # -- helpers -----------------------------------------------------------------------------
     def _lock(self, tag: str) -> threading.Lock:
@@ -159,15 +214,25 @@ class ImageBuilder:
     def _base_for(self, spec: EnvSpec) -> str:
         if self.explicit_base:
             return self.explicit_base
-        suite_image = f"swegym/base:{nearest_suite(spec.python)}"
+        suite, _ = python_plan(spec.python, self.python_source)
+        suite_image = f"swegym/base:{suite}"
         if self._exists(suite_image) is not None:
             return suite_image
+        if self.build_base:
+            from .baseimage import ensure_base_image
+
+            try:
+                return ensure_base_image(self.client, suite, self.log)
+            except InfrastructureError as exc:
+                why = str(exc)
+        else:
+            why = "building base images is off"
         fallback = default_base_image()
         key = f"{spec.python}->{fallback}"
-        if spec.python and key not in self._warned:
+        if key not in self._warned:
             self._warned.add(key)
-            self.log(f"[swegym] Python {spec.python} requested for {spec.repo}: {suite_image} is not built "
-                     f"(scripts/build-base-image.sh {nearest_suite(spec.python)}); using {fallback}")
+            self.log(f"[swegym] Python {spec.python} requested for {spec.repo}: {suite_image} is missing ({why}); "
+                     f"using {fallback}")
         return fallback
 
     def spec_for(self, task: Task) -> EnvSpec:
@@ -181,15 +246,16 @@ class ImageBuilder:
             raise InfrastructureError(
                 f"base image {base_from} not found on the Docker daemon; build it with scripts/build-base-image.sh "
                 f"or pass --base-image", cause=f"missing base image {base_from}")
+        _, uv_python = python_plan(spec.python, self.python_source)
         ca = CA_BUNDLE.read_bytes() if CA_BUNDLE.exists() else b""
-        base_hash = _h(LAYER_VERSION, base_img.id, hashlib.sha256(ca).hexdigest())
+        base_hash = _h(LAYER_VERSION, base_img.id, hashlib.sha256(ca).hexdigest(), BASE_SYSTEM_PACKAGES)
         base_tag = f"{self.prefix}/sweb.base:{base_hash}"
         env_tag = f"{self.prefix}/sweb.env.{_slug(task.repo.replace('/', '__'))}.{_slug(task.version or 'none', 20)}:" \
-                  f"{_h(base_tag, spec.env_hash())}"
+                  f"{_h(base_tag, spec.env_hash(), uv_python, self.python_source)}"
         source = repo_source(task.repo, self.repo_sources)
         inst_hash = _h(INSTANCE_LAYER_VERSION, env_tag, task.repo, task.base_commit, spec.instance_hash())
         instance_tag = f"{self.prefix}/sweb.eval.{_slug(task.instance_id, 120)}:{inst_hash}"
-        return Plan(task, spec, base_from, base_tag, env_tag, instance_tag, source)
+        return Plan(task, spec, base_from, base_tag, env_tag, instance_tag, source, uv_python)
 
     # -- entry point ---------------------------------------------------------------------------
     def ensure(self, task: Task, *, build_if_missing: bool = True, use_published: bool = True) -> str:
@@ -229,14 +295,21 @@ class ImageBuilder:
 
     # -- layers --------------------------------------------------------------------------------
     def _build_base(self, plan: Plan) -> None:
+        apt = " ".join(BASE_SYSTEM_PACKAGES)
         dockerfile = "\n".join([
             f"FROM {plan.base_from}",
             "COPY ca.crt /usr/local/share/swegym/ca.crt",
             "ENV PIP_CERT=/usr/local/share/swegym/ca.crt REQUESTS_CA_BUNDLE=/usr/local/share/swegym/ca.crt "
             "SSL_CERT_FILE=/usr/local/share/swegym/ca.crt GIT_SSL_CAINFO=/usr/local/share/swegym/ca.crt "
             "NODE_EXTRA_CA_CERTS=/usr/local/share/swegym/ca.crt PIP_DISABLE_PIP_VERSION_CHECK=1 "
-            "PIP_ROOT_USER_ACTION=ignore PIP_NO_CACHE_DIR=1 PYTHONDONTWRITEBYTECODE=1 LANG=C.UTF-8 DEBIAN_FRONTEND=noninteractive",
-            _sh([f"python3 -m venv {VENV}",
+            "PIP_ROOT_USER_ACTION=ignore PIP_BREAK_SYSTEM_PACKAGES=1 PYTHONDONTWRITEBYTECODE=1 LANG=C.UTF-8 "
+            "LC_ALL=C.UTF-8 TZ=Etc/UTC DEBIAN_FRONTEND=noninteractive UV_LINK_MODE=copy UV_PYTHON_PREFERENCE=system",
+            _sh([f"apt-get update -qq && apt-get install -y -qq --no-install-recommends {apt} >/dev/null "
+                 "&& rm -rf /var/lib/apt/lists/*",
+                 f"python3 -m venv {VENV}",
+                 # uv in a venv of its own, so that recreating the task venv (uv-managed Python) keeps it
+                 "python3 -m venv /opt/swegym/tools && /opt/swegym/tools/bin/python -m pip install -q --no-cache-dir uv "
+                 "&& ln -sf /opt/swegym/tools/bin/uv /usr/local/bin/uv || echo '[swegym] uv unavailable; pip only' >&2",
                  "git config --global user.email swegym@localhost",
                  "git config --global user.name swegym",
                  "git config --global --add safe.directory '*'",
@@ -251,43 +324,52 @@ class ImageBuilder:
 
     def _build_env(self, plan: Plan) -> None:
         spec = plan.spec
-        lines = []
+        lines = [_INSTALL_FN]
+        if plan.uv_python:
+            # exact Python from uv (needs uv's download host); 'auto' falls back to the suite's python3
+            get = (f"uv python install {plan.uv_python} && uv venv -q --clear --seed --python {plan.uv_python} {VENV}"
+                   f" && echo uv > /opt/swegym/python-source")
+            if self.python_source == "uv":
+                lines.append(f"command -v uv >/dev/null || {{ echo '[swegym] --python-source uv: uv is missing' >&2; exit 1; }}")
+                lines.append(get)
+            else:
+                lines.append(f"{{ {get}; }} || {{ echo '[swegym] uv cannot install Python {plan.uv_python}; "
+                             f"using the suite python3' >&2; echo debian > /opt/swegym/python-source; }}")
+        else:
+            lines.append("echo debian > /opt/swegym/python-source")
         pkgs = list(spec.pip_packages)
         if spec.packages and spec.packages not in ("requirements.txt", "environment.yml"):
             pkgs += _split_packages(spec.packages)
         if pkgs:
-            lines.append("python -m pip install " + " ".join(_quote(p) for p in pkgs))
-        lines.append("python -c 'import sys; print(\"%d.%d\" % sys.version_info[:2])' > /opt/swegym/python-version")
-        env = "".join(f"ENV {k}={json.dumps(v)}\n" for k, v in sorted(spec.env.items()))
-        dockerfile = f"FROM {plan.base_tag}\n{env}{_sh(lines)}\n"
-        self._build(plan.env_tag, {"Dockerfile": dockerfile.encode()},
-                    {LABEL_LAYER: "env", "swegym.repo": spec.repo, "swegym.version": spec.version,
-                     "swegym.python.requested": spec.python or ""})
+            lines.append("swegym_pip " + " ".join(_quote(p) for p in pkgs))
+        lines.append("python -c 'import sys; print(\"%d.%d.%d\" % sys.version_info[:3])' > /opt/swegym/python-version")
+        lines.append('echo "SWEGYM_PYTHON=$(cat /opt/swegym/python-version) SWEGYM_PYTHON_SOURCE=$(cat /opt/swegym/python-source)"')
+        env = [f"ENV {k}={json.dumps(v)}" for k, v in sorted(spec.env.items())]
+        labels = {LABEL_LAYER: "env", "swegym.repo": spec.repo, "swegym.version": spec.version,
+                  "swegym.python.requested": spec.python or ""}
+        self._run_commit(plan.env_tag, plan.base_tag, lines, labels, env, layer="env")
 
     def _build_instance(self, plan: Plan) -> None:
         task, spec = plan.task, plan.spec
-        files: dict[str, bytes | Path] = {}
         tmp = None
         try:
+            files: dict[str, bytes | Path] = {}
             if _is_local(plan.source):
                 tmp = Path(tempfile.mkdtemp(prefix="swegym-repo-"))
                 repo_dir = tmp / "testbed"
                 _prepare_local_repo(plan.source, task.base_commit, repo_dir)
                 files["testbed"] = repo_dir
-                fetch = ["COPY testbed /testbed"]
                 checkout: list[str] = []
             else:
-                fetch = []
                 checkout = [f"git clone -q {_quote(plan.source)} /testbed",
                             "cd /testbed",
-                            f"git checkout -q --detach {task.base_commit}",
+                            f"git checkout -q --detach {_quote(task.base_commit)}",
                             *_strip_history_lines(task.base_commit)]
-            lines = list(checkout)
-            lines.append("cd /testbed")
+            lines = [_INSTALL_FN, *checkout, "cd /testbed"]
             lines += [f"{cmd}" for cmd in spec.pre_install]
             if spec.packages == "requirements.txt" and spec.requirements_paths:
                 paths = " ".join(_quote(p) for p in spec.requirements_paths)
-                lines.append(f"for r in {paths}; do if [ -f \"$r\" ]; then python -m pip install -r \"$r\"; break; fi; done")
+                lines.append(f"for r in {paths}; do if [ -f \"$r\" ]; then swegym_pip -r \"$r\"; break; fi; done")
             elif spec.packages == "environment.yml":
                 lines.append("echo '[swegym] environment.yml is a conda file; swegym builds without conda and skips it' >&2")
             if spec.install:
@@ -299,14 +381,12 @@ class ImageBuilder:
                 # tracked files the install rewrote (e.g. a committed egg-info) are install state too
                 "git diff --name-only -z | xargs -0 -r git update-index --skip-worktree --",
                 "git update-index -q --refresh || true",
-                f"test \"$(git rev-parse HEAD)\" = {task.base_commit}",
+                f"test \"$(git rev-parse HEAD)\" = {_quote(task.base_commit)}",
             ]
-            dockerfile = "\n".join([f"FROM {plan.env_tag}", *fetch, _sh(lines), "WORKDIR /testbed"]) + "\n"
-            files["Dockerfile"] = dockerfile.encode()
+            labels = {LABEL_LAYER: "instance", "swegym.instance_id": task.instance_id, "swegym.repo": task.repo,
+                      "swegym.base_commit": task.base_commit}
             try:
-                self._build(plan.instance_tag, files,
-                            {LABEL_LAYER: "instance", "swegym.instance_id": task.instance_id, "swegym.repo": task.repo,
-                             "swegym.base_commit": task.base_commit})
+                self._run_commit(plan.instance_tag, plan.env_tag, lines, labels, [], layer="instance", files=files)
             except InfrastructureError as exc:
                 if _is_local(plan.source):
                     raise
@@ -318,11 +398,74 @@ class ImageBuilder:
             if tmp is not None:
                 shutil.rmtree(tmp, ignore_errors=True)
 
+    def _run_commit(self, tag: str, parent: str, lines: list[str], labels: dict[str, str], changes: list[str], *,
+                    layer: str, files: dict[str, bytes | Path] | None = None) -> None:
+        """Run ``lines`` in a container of ``parent`` (package cache mounted) and commit it as ``tag``."""
+        import docker
+
+        with self._lock(tag):
+            if self._exists(tag) is not None:
+                self.cache_hits += 1
+                return
+            started = time.monotonic()
+            exports = {"SWEGYM_INSTALLER": self.installer}
+            for name in ("UV_PYTHON_INSTALL_MIRROR",):  # where uv downloads Pythons from (a local mirror), if set
+                if os.environ.get(name):
+                    exports[name] = os.environ[name]
+            script = "set -e\n" + "".join(f"export {k}={_quote(v)}\n" for k, v in exports.items()) + "\n".join(lines)
+            volumes = {self.cache_volume: {"bind": "/root/.cache", "mode": "rw"}} if self.cache_volume else None
+            log: list[str] = []
+            container = None
+            log_path = _log_dir() / f"{_slug(tag.replace(':', '_'), 200)}.log"
+            try:
+                try:
+                    container = self.client.containers.create(
+                        parent, command=["/bin/bash", "-c", script], working_dir="/testbed", volumes=volumes,
+                        network_mode="bridge", name=f"swegym-build-{_h(tag, os.getpid(), time.time())}")
+                    if files:
+                        self.client.api.put_archive(container.id, "/", _tar_context(files).getvalue())
+                    container.start()
+                    for chunk in container.logs(stream=True, follow=True):
+                        log.append(chunk.decode("utf-8", "replace"))
+                    code = container.wait().get("StatusCode", 1)
+                except docker.errors.APIError as exc:
+                    raise InfrastructureError(f"building image {tag} failed", cause=str(exc)) from exc
+                text = "".join(log)
+                try:
+                    log_path.write_text(text)
+                except OSError:
+                    pass
+                if code:
+                    last = [line.rstrip() for line in text.splitlines() if line.strip()][-4:]
+                    raise InfrastructureError(
+                        f"building image {tag} failed: the {layer} script exited with code {code}; last output: "
+                        f"{' | '.join(last)[-600:]} (full log: {log_path})", cause=text[-2500:])
+                found = re.findall(r"SWEGYM_PYTHON=(\S+) SWEGYM_PYTHON_SOURCE=(\S+)", text)
+                if found:
+                    labels = {**labels, LABEL_PYTHON: found[-1][0], LABEL_PYTHON_SOURCE: found[-1][1]}
+                labels = {**labels, LABEL_PREFIX: self.prefix}
+                instr = [*changes, "CMD [\"/bin/bash\"]", "WORKDIR /testbed",
+                         *(f"LABEL {json.dumps(k)}={json.dumps(v)}" for k, v in labels.items())]
+                repo, _, version = tag.rpartition(":")
+                try:
+                    container.commit(repository=repo, tag=version, changes=instr)
+                except docker.errors.APIError as exc:
+                    raise InfrastructureError(f"committing image {tag} failed", cause=str(exc)) from exc
+            finally:
+                if container is not None:
+                    try:
+                        container.remove(force=True)
+                    except docker.errors.APIError:
+                        pass
+            self.timings.append({"tag": tag, "layer": layer, "seconds": round(time.monotonic() - started, 1)})
+            self.built.append(tag)
+
     def _build(self, tag: str, files: dict[str, bytes | Path], labels: dict[str, str]) -> None:
         with self._lock(tag):
             if self._exists(tag) is not None:
                 self.cache_hits += 1
                 return
+            started = time.monotonic()
             context = _tar_context(files)
             labels = {**labels, LABEL_PREFIX: self.prefix}
             log: list[str] = []
@@ -353,6 +496,8 @@ class ImageBuilder:
                 raise InfrastructureError(
                     f"building image {tag} failed: {short}; last output: {' | '.join(last)[-600:]} "
                     f"(full log: {log_path})", cause=f"{error}\n{''.join(log)[-2500:]}")
+            self.timings.append({"tag": tag, "layer": labels.get(LABEL_LAYER, ""),
+                                 "seconds": round(time.monotonic() - started, 1)})
             self.built.append(tag)
 
 
@@ -392,7 +537,7 @@ def _strip_history_lines(base_commit: str) -> list[str]:
     return [
         "git remote remove origin 2>/dev/null || true",
         "git for-each-ref --format='%(refname)' | while read -r ref; do git update-ref -d \"$ref\"; done",
-        f"git checkout -q -B main {base_commit}",
+        f"git checkout -q -B main {_quote(base_commit)}",
         "git reflog expire --expire=now --all",
         "git gc -q --prune=now 2>/dev/null || true",
     ]

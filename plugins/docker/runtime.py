@@ -18,7 +18,7 @@ from swegym.interfaces import Runtime
 from swegym.types import Task
 
 from . import hygiene
-from .images import ImageBuilder
+from .images import CACHE_VOLUME, ImageBuilder
 
 
 def parse_memory(value: str | int | None) -> int | None:
@@ -83,6 +83,8 @@ class DockerRuntime(Runtime):
                  mem_limit: str | int | None = "4g", cpus: float | None = None, pids_limit: int | None = 1024,
                  run_id: str | None = None, build_if_missing: bool = True, use_published: bool = True,
                  pull: bool = True, network: bool = False, pool_size: int = 0, client: Any = None,
+                 python_source: str = "auto", installer: str = "uv", cache_volume: str | None = CACHE_VOLUME,
+                 build_base: bool = True, isolated_network: str | None = "swegym-isolated",
                  **unknown: Any) -> None:
         if unknown:
             raise SwegymError(f"docker runtime: unknown option(s) {', '.join(sorted(unknown))}")
@@ -96,9 +98,12 @@ class DockerRuntime(Runtime):
         self.build_if_missing = build_if_missing
         self.use_published = use_published
         self.network = network
+        self.isolated_network = isolated_network
+        self._isolated_ok: bool | None = None
         self.builder = ImageBuilder(self.client, base_image=base_image, prefix=image_prefix,
                                     image_namespace=image_namespace, repo_sources=repo_sources,
-                                    env_spec_file=env_spec_file, pull=pull)
+                                    env_spec_file=env_spec_file, pull=pull, python_source=python_source,
+                                    installer=installer, cache_volume=cache_volume, build_base=build_base)
         self._images: dict[str, str] = {}
         # Warm pool: started, never-used containers per (image, network, run id), so that the next
         # open() of the same image (best-of-k rollouts, retries) skips the ~0.5 s container start.
@@ -165,7 +170,7 @@ class DockerRuntime(Runtime):
     def _start_container(self, image: str, net: bool, labels: dict[str, str]) -> Any:
         kwargs: dict[str, Any] = dict(
             command=["sleep", "infinity"], init=True, detach=True, labels=labels, working_dir="/testbed",
-            network_mode="bridge" if net else "none", pids_limit=self.pids_limit,
+            network_mode="bridge" if net else self._isolated_network(), pids_limit=self.pids_limit,
             nano_cpus=int(self.cpus * 1e9) if self.cpus else None, stdin_open=False, tty=False,
         )
         if self.mem_limit:
@@ -179,6 +184,32 @@ class DockerRuntime(Runtime):
             self._remove_container(container.id)
             raise
         return container
+
+    def _isolated_network(self) -> str:
+        """The network of a sandbox without network access: an internal bridge (no route out) where
+        connections time out as on a firewalled host (SWE-bench's timeout tests, e.g. requests'
+        ``TestTimeout``, expect that: an unroutable address must not fail fast), else ``none``."""
+        import docker
+
+        name = self.isolated_network
+        if not name:
+            return "none"
+        with self._pool_lock:
+            if self._isolated_ok is None:
+                try:
+                    self.client.networks.get(name)
+                    self._isolated_ok = True
+                except docker.errors.NotFound:
+                    try:
+                        # the engine picks a free subnet: a fixed one could shadow a host route (e.g. its DNS)
+                        self.client.networks.create(name, driver="bridge", internal=True,
+                                                    labels={"swegym.network": "isolated"})
+                        self._isolated_ok = True
+                    except docker.errors.APIError as exc:
+                        self._isolated_ok = "already exists" in str(exc)
+                except docker.errors.APIError:
+                    self._isolated_ok = False
+        return name if self._isolated_ok else "none"
 
     def _take_pooled(self, key: tuple[str, bool, str]) -> tuple[Any, Any]:
         with self._pool_lock:
