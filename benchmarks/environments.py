@@ -70,7 +70,9 @@ def validate_rows(tasks: list[Any], runtime_options: dict[str, Any], logs_dir: P
             row["layers"] = runtime.builder.timings
             img = runtime.client.images.get(image)
             labels = img.labels or {}
+            cold = [float(labels[k]) for k in ("swegym.build.env_s", "swegym.build.instance_s") if labels.get(k)]
             row.update(image=image, image_mb=round(img.attrs.get("Size", 0) / 1e6),
+                       cold_build_s=round(sum(cold), 1) if cold else None,
                        python_used=labels.get("swegym.python"), python_source=labels.get("swegym.python.source"))
             gold = evaluate_many([(task, task.patch)], runtime, timeout=timeout, progress=False)[task.instance_id]
             empty = evaluate_many([(task, "")], runtime, timeout=timeout, run_empty=True,
@@ -148,6 +150,14 @@ def _vkey(v: str | None) -> tuple:
     return _version_key(v or "0")
 
 
+def _python_note(row: dict[str, Any]) -> str:
+    """Say so when the image's Python is not the one the spec asked for (a likely cause)."""
+    want, used = row.get("python_requested"), row.get("python_used")
+    if want and used and not used.startswith(want + "."):
+        return f" (spec asks Python {want}; the image has {used}: the nearest available)"
+    return ""
+
+
 def render_table(latest: dict[str, dict[str, Any]],
                  installers: list[dict[str, Any]] | None = None) -> tuple[str, dict[str, Any]]:
     by_repo: dict[str, list[dict[str, Any]]] = defaultdict(list)
@@ -161,7 +171,7 @@ def render_table(latest: dict[str, dict[str, Any]],
         "the gold patch must resolve, the empty patch must not. Python: requested by the spec / used in the",
         "image (`debian` = the nearest Debian suite's python3, `uv` = a uv-managed exact version).",
         "",
-        "| repository | versions | instances valid | Python requested → used | build s (cold) | image MB | failures |",
+        "| repository | versions | instances valid | Python requested → used | env+instance build s | image MB | failures |",
         "|---|---|---|---|---|---|---|",
     ]
     summary = {}
@@ -172,25 +182,30 @@ def render_table(latest: dict[str, dict[str, Any]],
         valid = sum(1 for r in rows if r.get("valid"))
         pythons = sorted({f"{r.get('python_requested') or '-'} → {r.get('python_used') or '-'}"
                           f" ({r.get('python_source') or '-'})" for r in rows})
-        builds = [r.get("build_s") for r in rows if r.get("build_s") is not None]
+        builds = [r.get("cold_build_s") or r.get("build_s") for r in rows
+                  if (r.get("cold_build_s") or r.get("build_s")) is not None]
         sizes = [r.get("image_mb") for r in rows if r.get("image_mb")]
-        fails = "; ".join(f"{r['instance_id']}: {r.get('reason')}" for r in rows if not r.get("valid")) or "—"
+        fails = "; ".join(f"{r['instance_id']}: {r.get('reason')}{_python_note(r)}" for r in rows
+                          if not r.get("valid")) or "—"
         lines.append(f"| {repo} | {vrange} | {valid}/{len(rows)} | {'<br>'.join(pythons)} | "
                      f"{max(builds) if builds else '-'} | {max(sizes) if sizes else '-'} | {fails.replace('|', '/')} |")
         summary[repo] = {"valid": valid, "total": len(rows)}
-    lines += ["", "## Instances", "", "| instance | version | Python used | build s | image MB | gold | empty | measured |",
+    lines += ["", "## Instances", "", "| instance | version | Python used | env+instance build s (this run) | image MB | gold | empty | measured |",
               "|---|---|---|---|---|---|---|---|"]
     for row in sorted(latest.values(), key=lambda r: (r["repo"].lower(), _vkey(r.get("version")), r["instance_id"])):
         lines.append(f"| {row['instance_id']} | {row.get('version')} | {row.get('python_used') or '-'} | "
-                     f"{row.get('build_s', '-')} | {row.get('image_mb', '-')} | {row.get('gold')} | {row.get('empty')} | "
+                     f"{row.get('cold_build_s') or '-'} ({row.get('build_s', '-')}) | {row.get('image_mb', '-')} | "
+                     f"{row.get('gold')} | {row.get('empty')} | "
                      f"{(row.get('measured_at') or '')[:10]} |")
     if installers:
         lines += ["", "## Installers (seconds per layer, one run)", "",
                   "| installer | package cache | env layer s | instance layer s |", "|---|---|---|---|"]
         for r in installers:
             lines.append(f"| {r['installer']} | {r['cache']} | {r['env_s']} | {r['instance_s']} |")
-    lines += ["", "Build seconds include every layer built for that instance (the first instance of a",
-              "repository version pays for the base and environment layers; later ones reuse them)."]
+    lines += ["", "Build seconds: the environment layer (shared by a repository version) plus the instance layer,",
+              "as recorded in the image labels when they were built (on a shared 2-core machine, so upper bounds);",
+              "in brackets, the wall time of this run (near 0 on a cache hit). The base layer (system packages,",
+              "~1-2 min once per Debian suite) and debootstrap of a missing suite (~3 min once) are not included."]
     return "\n".join(lines) + "\n", summary
 
 

@@ -23,18 +23,18 @@ _locks: dict[str, threading.Lock] = {}
 _guard = threading.Lock()
 
 
-def image_name(suite: str) -> str:
-    return f"swegym/base:{suite}"
+def image_name(suite: str, repository: str = "swegym/base") -> str:
+    return f"{repository}:{suite}"
 
 
-def ensure_base_image(client: Any, suite: str, log: Callable[[str], None] | None = None) -> str:
-    """Return ``swegym/base:<suite>``, building it with debootstrap + import when it is missing."""
+def ensure_base_image(client: Any, suite: str, log: Callable[[str], None] | None = None,
+                      repository: str = "swegym/base") -> str:
+    """Return ``<repository>:<suite>``, building it with debootstrap + import when it is missing."""
     import docker
 
     log = log or (lambda msg: print(msg, file=sys.stderr))
-    name = image_name(suite)
     with _guard:
-        lock = _locks.setdefault(suite, threading.Lock())
+        lock = _locks.setdefault(name := image_name(suite, repository), threading.Lock())
     with lock:
         try:
             client.images.get(name)
@@ -52,7 +52,7 @@ def ensure_base_image(client: Any, suite: str, log: Callable[[str], None] | None
                 raise InfrastructureError(f"debootstrap {suite} failed (needs root and Debian's package mirror): "
                                           f"{(proc.stdout + proc.stderr)[-600:]}", cause="debootstrap failed")
             subprocess.run(["tar", "-C", str(root), "-cf", str(tar_path), "."], check=True)
-            client.api.import_image_from_file(str(tar_path), repository="swegym/base", tag=suite)
+            client.api.import_image_from_file(str(tar_path), repository=repository, tag=suite)
             log(f"[swegym] built {name}")
             return name
         finally:

@@ -46,6 +46,8 @@ from swegym.repos import repo_source
 from swegym.specs import EnvSpec, get_spec
 from swegym.types import Task
 
+from . import hygiene
+
 LAYER_VERSION = "2"  # bump when the base/env templates change meaning
 INSTANCE_LAYER_VERSION = "3"  # bump when the instance template changes meaning
 CA_BUNDLE = Path(os.environ.get("SWEGYM_CA_BUNDLE", "/etc/ssl/certs/ca-certificates.crt"))
@@ -422,6 +424,8 @@ class ImageBuilder:
                     container = self.client.containers.create(
                         parent, command=["/bin/bash", "-c", script], working_dir="/testbed", volumes=volumes,
                         network_mode="bridge", name=f"swegym-build-{_h(tag, os.getpid(), time.time())}")
+                    cid = container.id
+                    hygiene.track(cid, lambda: self.client.api.remove_container(cid, force=True))  # Ctrl-C, SIGTERM
                     if files:
                         self.client.api.put_archive(container.id, "/", _tar_context(files).getvalue())
                     container.start()
@@ -443,7 +447,9 @@ class ImageBuilder:
                 found = re.findall(r"SWEGYM_PYTHON=(\S+) SWEGYM_PYTHON_SOURCE=(\S+)", text)
                 if found:
                     labels = {**labels, LABEL_PYTHON: found[-1][0], LABEL_PYTHON_SOURCE: found[-1][1]}
-                labels = {**labels, LABEL_PREFIX: self.prefix}
+                labels = {**labels, LABEL_PREFIX: self.prefix,
+                          # how long this layer took to build, readable later from a cache hit
+                          f"swegym.build.{layer}_s": f"{time.monotonic() - started:.1f}"}
                 instr = [*changes, "CMD [\"/bin/bash\"]", "WORKDIR /testbed",
                          *(f"LABEL {json.dumps(k)}={json.dumps(v)}" for k, v in labels.items())]
                 repo, _, version = tag.rpartition(":")
@@ -453,6 +459,7 @@ class ImageBuilder:
                     raise InfrastructureError(f"committing image {tag} failed", cause=str(exc)) from exc
             finally:
                 if container is not None:
+                    hygiene.untrack(container.id)
                     try:
                         container.remove(force=True)
                     except docker.errors.APIError:
