@@ -165,6 +165,13 @@ _INSTALL_FN = (
 )
 
 
+#: A conda environment comes with a current pip; a Debian venv with the suite's (bullseye: 20.3),
+#: which cannot install pyproject-only projects in editable mode (PEP 660, pip 21.3). Raise it to a
+#: pip of SWE-bench's time before the repository's own install commands run.
+_PIP_FLOOR = ("python -c 'import sys, pip; sys.exit(tuple(map(int, pip.__version__.split(\".\")[:2])) < (21, 3))' "
+              "|| python -m pip install -q 'pip>=21.3,<25'")
+
+
 class ImageBuilder:
     """Finds or builds the image of a task. Thread-safe: one build per tag at a time."""
 
@@ -367,7 +374,7 @@ class ImageBuilder:
                             "cd /testbed",
                             f"git checkout -q --detach {_quote(task.base_commit)}",
                             *_strip_history_lines(task.base_commit)]
-            lines = [_INSTALL_FN, *checkout, "cd /testbed"]
+            lines = [_INSTALL_FN, *checkout, "cd /testbed", _PIP_FLOOR]
             lines += [f"{cmd}" for cmd in spec.pre_install]
             if spec.packages == "requirements.txt" and spec.requirements_paths:
                 paths = " ".join(_quote(p) for p in spec.requirements_paths)
