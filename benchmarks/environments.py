@@ -61,7 +61,8 @@ def validate_rows(tasks: list[Any], runtime_options: dict[str, Any], logs_dir: P
     for task in tasks:
         runtime = swegym.create("runtime", "docker", use_published=False, **runtime_options)
         started = time.monotonic()
-        row: dict[str, Any] = {"instance_id": task.instance_id, "repo": task.repo, "version": task.version}
+        row: dict[str, Any] = {"instance_id": task.instance_id, "repo": task.repo, "version": task.version,
+                               "offline_network": runtime_options.get("offline_network", "none")}
         try:
             spec = runtime.spec_for(task)
             row.update(python_requested=spec.python, spec_source=spec.source, spec_approximate=spec.approximate)
@@ -112,16 +113,25 @@ def compare_installers(task: Any, runtime_options: dict[str, Any]) -> list[dict[
             rt = swegym.create("runtime", "docker", use_published=False, image_prefix=prefix, installer=installer,
                                cache_volume=volume, **runtime_options)
             try:
+                plan = rt.builder.plan(task)
+                shared_base = plan.base_tag.replace(f"{prefix}/", "swegym/", 1)
+                try:  # reuse the base layer (same content hash): only env and instance are measured
+                    rt.client.images.get(shared_base).tag(*plan.base_tag.rsplit(":", 1))
+                except Exception:
+                    pass
                 rt.ensure_image(task)
                 secs = {t["layer"]: t["seconds"] for t in rt.builder.timings}
                 out.append({"installer": installer, "cache": cache, "env_s": secs.get("env"),
                             "instance_s": secs.get("instance"), "base_s": secs.get("base")})
             finally:
-                for img in rt.client.images.list(filters={"label": f"swegym.prefix={prefix}"}):
-                    if img.labels.get("swegym.layer") in ("instance",):
-                        rt.client.images.remove(img.id, force=True)
-                for img in rt.client.images.list(filters={"label": f"swegym.prefix={prefix}"}):
-                    rt.client.images.remove(img.id, force=True)
+                for layer in ("instance", "env", "base"):  # children first
+                    for img in rt.client.images.list(filters={"label": f"swegym.prefix={prefix}"}):
+                        if img.labels.get("swegym.layer") == layer:
+                            rt.client.images.remove(img.id, force=True)
+                for img in rt.client.images.list(name=f"{prefix}/sweb.base"):  # the borrowed base tag
+                    for tag in img.tags:
+                        if tag.startswith(f"{prefix}/"):
+                            rt.client.images.remove(tag)
                 rt.close()
         try:
             rt.client.volumes.get(volume).remove(force=True)
@@ -170,6 +180,10 @@ def render_table(latest: dict[str, dict[str, Any]],
         "instance); do not edit by hand. Each instance was built offline from a local mirror and validated:",
         "the gold patch must resolve, the empty patch must not. Python: requested by the spec / used in the",
         "image (`debian` = the nearest Debian suite's python3, `uv` = a uv-managed exact version).",
+        "With `--python-source auto`, a version no Debian suite has (bullseye 3.9, bookworm 3.11, trixie 3.13)",
+        "is first asked of `uv python install`, which downloads from GitHub: where that host is unreachable",
+        "(this machine) the nearest suite is used, and the Python column shows it. Base images: SWE-bench's",
+        "system packages (build-essential, make, …) on Debian instead of Ubuntu 22.04 + conda.",
         "",
         "| repository | versions | instances valid | Python requested → used | env+instance build s | image MB | failures |",
         "|---|---|---|---|---|---|---|",
@@ -185,8 +199,12 @@ def render_table(latest: dict[str, dict[str, Any]],
         builds = [r.get("cold_build_s") or r.get("build_s") for r in rows
                   if (r.get("cold_build_s") or r.get("build_s")) is not None]
         sizes = [r.get("image_mb") for r in rows if r.get("image_mb")]
+        notes = sorted({f"{r['instance_id']}: tests ran with --offline-network isolated" for r in rows
+                        if r.get("offline_network") == "isolated"})
         fails = "; ".join(f"{r['instance_id']}: {r.get('reason')}{_python_note(r)}" for r in rows
                           if not r.get("valid")) or "—"
+        if notes:
+            fails += "<br>" + "; ".join(notes)
         lines.append(f"| {repo} | {vrange} | {valid}/{len(rows)} | {'<br>'.join(pythons)} | "
                      f"{max(builds) if builds else '-'} | {max(sizes) if sizes else '-'} | {fails.replace('|', '/')} |")
         summary[repo] = {"valid": valid, "total": len(rows)}
@@ -216,6 +234,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--repo-source", action="append", default=[], metavar="OWNER/NAME=PATH")
     ap.add_argument("--python-source", choices=["auto", "debian", "uv"], default="auto")
     ap.add_argument("--installer", choices=["uv", "pip"], default="uv")
+    ap.add_argument("--offline-network", choices=["none", "isolated"], default="none",
+                    help="how test containers are cut off (isolated: connections time out, see docs)")
     ap.add_argument("--results", type=Path, default=RESULTS)
     ap.add_argument("--doc", type=Path, default=DOC)
     ap.add_argument("--logs-dir", type=Path, default=None)
@@ -228,7 +248,7 @@ def main(argv: list[str] | None = None) -> int:
     from swegym.tasks import load_tasks
 
     options = {"repo_sources": parse_repo_sources(args.repo_source), "python_source": args.python_source,
-               "installer": args.installer}
+               "installer": args.installer, "offline_network": args.offline_network}
     rows: list[dict[str, Any]] = []
     installers: list[dict[str, Any]] = []
     if not args.table_only:

@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Build the offline base image swegym/base:<suite> with debootstrap + docker import (~1-3 min).
 # Usage: scripts/build-base-image.sh [bookworm|bullseye|trixie]
+# The image builder does the same by itself (swegym_docker.baseimage) when a spec's Python needs a
+# suite whose image is missing; keep the --include list equal to baseimage.DEBOOTSTRAP_INCLUDE.
 set -euo pipefail
 SUITE="${1:-bookworm}"
 NAME="swegym/base:${SUITE}"

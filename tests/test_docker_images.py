@@ -62,7 +62,7 @@ def test_every_sandbox_command_takes_the_same_runtime_flags():
     _add_plugin_commands()
 
     shared = {"--repo-source", "--python-source", "--installer", "--docker-host", "--base-image", "--env-spec",
-              "--runtime-opt", "--sandbox-network", "--mem-limit"}
+              "--runtime-opt", "--sandbox-network", "--mem-limit", "--offline-network"}
     for command in (["run"], ["eval"], ["validate"], ["rft"], ["images", "build"]):
         out = CliRunner().invoke(cli, [*command, "--help"], terminal_width=200)
         assert out.exit_code == 0, out.output
@@ -81,8 +81,10 @@ def test_local_mirror_clone_or_bare_and_missing_commit(tmp_path):
     _git(["add", "-A"], src)
     _git(["commit", "-qm", "one"], src)
     first = _git(["rev-parse", "HEAD"], src)
+    _git(["tag", "v1.0"], src)  # on the task's history: kept (setuptools_scm reads it)
     (src / "a.txt").write_text("two\n")
     _git(["commit", "-qam", "two (the future fix)"], src)
+    _git(["tag", "-a", "v2.0", "-m", "later"], src)  # after it: removed
     bare = tmp_path / "bare.git"
     _git(["clone", "-q", "--bare", str(src), str(bare)], tmp_path)
     for n, source in enumerate([src, bare]):
@@ -91,6 +93,7 @@ def test_local_mirror_clone_or_bare_and_missing_commit(tmp_path):
         assert (out / "a.txt").read_text() == "one\n"
         assert _git(["rev-list", "--all", "--count"], out) == "1"  # no peeking at later commits
         assert _git(["remote"], out) == ""
+        assert _git(["tag"], out) == "v1.0"
     with pytest.raises(SwegymError, match="not in the repository source"):
         _prepare_local_repo(str(src), "0" * 40, tmp_path / "out-missing")
 

@@ -29,7 +29,7 @@ def dataset_options(fn: Callable) -> Callable:
 #: parameter names the runtime flags add (``runtime_flags``); ``runtime_options`` pops them.
 RUNTIME_FLAG_KEYS = ("runtime", "runtime_opt", "docker_host", "tls_verify", "tls_ca_cert", "tls_client_cert",
                      "tls_client_key", "base_image", "image_namespace", "env_spec", "repo_source", "python_source",
-                     "installer", "mem_limit", "cpus", "pids_limit", "network")
+                     "installer", "mem_limit", "cpus", "pids_limit", "network", "offline_network")
 
 
 def runtime_flags(fn: Callable) -> Callable:
@@ -67,6 +67,10 @@ def runtime_flags(fn: Callable) -> Callable:
         click.option("--pids-limit", type=int, default=None, help="Process limit per sandbox container (default 1024)."),
         click.option("--network/--no-network", "--sandbox-network/--no-sandbox-network", "network", default=False,
                      show_default=True, help="Give agent/evaluation containers network access (off by default)."),
+        click.option("--offline-network", type=click.Choice(["none", "isolated"]), default=None,
+                     help="How containers without network are cut off: none (loopback only; connections fail at "
+                          "once; default) or isolated (an internal bridge with no route out: connections time out "
+                          "as on a firewalled host, as e.g. requests' TestTimeout expects)."),
     ]
     for deco in reversed(decorators):
         fn = deco(fn)
@@ -99,7 +103,8 @@ def runtime_options_from_flags(opts: dict[str, Any]) -> dict[str, Any]:
     options: dict[str, Any] = {}
     renames = {"docker_host": "base_url", "env_spec": "env_spec_file"}
     for key in ("docker_host", "tls_verify", "tls_ca_cert", "tls_client_cert", "tls_client_key", "base_image",
-                "image_namespace", "env_spec", "python_source", "installer", "mem_limit", "cpus", "pids_limit"):
+                "image_namespace", "env_spec", "python_source", "installer", "mem_limit", "cpus", "pids_limit",
+                "offline_network"):
         if opts.get(key) is not None:
             options[renames.get(key, key)] = opts[key]
     if options.get("env_spec_file"):

@@ -61,7 +61,7 @@ def images_group() -> None:
 @click.option("--image-prefix", default="swegym", show_default=True, help="Repository prefix of built layer images.")
 def build_cmd(dataset: str, split: str | None, instance_ids: tuple[str, ...], repo: tuple[str, ...],
               limit: int | None, runtime_options: dict[str, Any], workers: int, no_published: bool,
-              image_prefix: str, **_runtime: Any) -> None:
+              image_prefix: str, **_shared: Any) -> None:
     """Make sure every selected task has an image: published if present/pullable, else built in layers.
 
     Layer tags are content hashes of their spec, so a second build is a cache hit.
@@ -108,7 +108,7 @@ def build_cmd(dataset: str, split: str | None, instance_ids: tuple[str, ...], re
 @runtime_options
 @click.option("--image-prefix", default=None, help="Only images built with this prefix.")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON rows.")
-def ls_cmd(runtime_options: dict[str, Any], image_prefix: str | None, as_json: bool, **_runtime: Any) -> None:
+def ls_cmd(runtime_options: dict[str, Any], image_prefix: str | None, as_json: bool, **_shared: Any) -> None:
     """List swegym-built layer images (base, env, instance) with size and age.
 
     \b
@@ -142,7 +142,7 @@ def ls_cmd(runtime_options: dict[str, Any], image_prefix: str | None, as_json: b
 @click.option("--image-prefix", default=None, help="Only images built with this prefix.")
 @click.option("--dry-run", is_flag=True, help="Show what would be removed.")
 def prune_cmd(runtime_options: dict[str, Any], layer: str, image_prefix: str | None, dry_run: bool,
-              **_runtime: Any) -> None:
+              **_shared: Any) -> None:
     """Remove swegym-built layer images; images used by a container are kept.
 
     Published images (pulled) are never touched.
@@ -184,7 +184,7 @@ def prune_cmd(runtime_options: dict[str, Any], layer: str, image_prefix: str | N
 @click.option("--all", "everything", is_flag=True, help="Remove every swegym container, owners alive or not.")
 @click.option("--dry-run", is_flag=True, help="Show what would be removed.")
 def cleanup_cmd(runtime_options: dict[str, Any], run_id: str | None, everything: bool, dry_run: bool,
-                **_runtime: Any) -> None:
+                **_shared: Any) -> None:
     """Remove sandbox containers whose owning process is gone (e.g. after kill -9).
 
     Containers whose owner still runs on this host are kept; those owned from another host are

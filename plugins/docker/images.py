@@ -48,8 +48,8 @@ from swegym.types import Task
 
 from . import hygiene
 
-LAYER_VERSION = "2"  # bump when the base/env templates change meaning
-INSTANCE_LAYER_VERSION = "3"  # bump when the instance template changes meaning
+LAYER_VERSION = "3"  # bump when the base/env templates change meaning
+INSTANCE_LAYER_VERSION = "4"  # bump when the instance template changes meaning
 CA_BUNDLE = Path(os.environ.get("SWEGYM_CA_BUNDLE", "/etc/ssl/certs/ca-certificates.crt"))
 VENV = "/opt/swegym/venv"
 LABEL_LAYER = "swegym.layer"
@@ -60,6 +60,8 @@ SUITES = {"bullseye": (3, 9), "bookworm": (3, 11), "trixie": (3, 13)}
 PYTHON_SOURCES = ("auto", "debian", "uv")
 INSTALLERS = ("uv", "pip")
 CACHE_VOLUME = "swegym-pkg-cache"
+#: installed into the task venv of every image (upstream's conda envs came with pip, setuptools, wheel)
+VENV_SEED = ("pip==24.2", "setuptools<71", "wheel")
 #: System packages of SWE-bench's base image (its Dockerfile's apt list), less python3 (the suite's
 #: own is used) and locales-all (230 MB; ``locales`` + C.UTF-8 instead).
 BASE_SYSTEM_PACKAGES = ("wget", "git", "build-essential", "libffi-dev", "libtiff-dev", "jq", "curl", "locales",
@@ -165,13 +167,6 @@ _INSTALL_FN = (
 )
 
 
-#: A conda environment comes with a current pip; a Debian venv with the suite's (bullseye: 20.3),
-#: which cannot install pyproject-only projects in editable mode (PEP 660, pip 21.3). Raise it to a
-#: pip of SWE-bench's time before the repository's own install commands run.
-_PIP_FLOOR = ("python -c 'import sys, pip; sys.exit(tuple(map(int, pip.__version__.split(\".\")[:2])) < (21, 3))' "
-              "|| python -m pip install -q 'pip>=21.3,<25'")
-
-
 class ImageBuilder:
     """Finds or builds the image of a task. Thread-safe: one build per tag at a time."""
 
@@ -257,7 +252,7 @@ class ImageBuilder:
                 f"or pass --base-image", cause=f"missing base image {base_from}")
         _, uv_python = python_plan(spec.python, self.python_source)
         ca = CA_BUNDLE.read_bytes() if CA_BUNDLE.exists() else b""
-        base_hash = _h(LAYER_VERSION, base_img.id, hashlib.sha256(ca).hexdigest(), BASE_SYSTEM_PACKAGES)
+        base_hash = _h(LAYER_VERSION, base_img.id, hashlib.sha256(ca).hexdigest(), BASE_SYSTEM_PACKAGES, VENV_SEED)
         base_tag = f"{self.prefix}/sweb.base:{base_hash}"
         env_tag = f"{self.prefix}/sweb.env.{_slug(task.repo.replace('/', '__'))}.{_slug(task.version or 'none', 20)}:" \
                   f"{_h(base_tag, spec.env_hash(), uv_python, self.python_source)}"
@@ -316,6 +311,9 @@ class ImageBuilder:
             _sh([f"apt-get update -qq && apt-get install -y -qq --no-install-recommends {apt} >/dev/null "
                  "&& rm -rf /var/lib/apt/lists/*",
                  f"python3 -m venv {VENV}",
+                 # what a conda env of the time had: a pip that installs editables by PEP 660 (Debian's
+                 # 20.3 on bullseye shells out to `setup.py develop`, which new setuptools breaks), setuptools, wheel
+                 f"{VENV}/bin/python -m pip install -q --no-cache-dir {' '.join(_quote(p) for p in VENV_SEED)}",
                  # uv in a venv of its own, so that recreating the task venv (uv-managed Python) keeps it
                  "python3 -m venv /opt/swegym/tools && /opt/swegym/tools/bin/python -m pip install -q --no-cache-dir uv "
                  "&& ln -sf /opt/swegym/tools/bin/uv /usr/local/bin/uv || echo '[swegym] uv unavailable; pip only' >&2",
@@ -374,7 +372,11 @@ class ImageBuilder:
                             "cd /testbed",
                             f"git checkout -q --detach {_quote(task.base_commit)}",
                             *_strip_history_lines(task.base_commit)]
-            lines = [_INSTALL_FN, *checkout, "cd /testbed", _PIP_FLOOR]
+            lines = [_INSTALL_FN, *checkout, "cd /testbed",
+                     # a mirror without tags (shallow) gives setuptools_scm nothing to describe: pretend
+                     # the task's version, so e.g. pytest does not install as 0.1.dev1
+                     f"git describe --tags >/dev/null 2>&1 || export SETUPTOOLS_SCM_PRETEND_VERSION="
+                     f"{_quote(_pep440(task.version))}"]
             lines += [f"{cmd}" for cmd in spec.pre_install]
             if spec.packages == "requirements.txt" and spec.requirements_paths:
                 paths = " ".join(_quote(p) for p in spec.requirements_paths)
@@ -515,6 +517,12 @@ class ImageBuilder:
             self.built.append(tag)
 
 
+def _pep440(version: str | None) -> str:
+    """A task version (``6.0``, ``2022.03``, ``v5.3``) as a release number setuptools_scm accepts."""
+    parts = re.findall(r"\d+", version or "") or ["0"]
+    return ".".join(str(int(p)) for p in (parts + ["0", "0"])[:3])
+
+
 def _log_dir() -> Path:
     root = os.environ.get("SWEGYM_CACHE") or Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "swegym"
     path = Path(root) / "build-logs"
@@ -547,10 +555,13 @@ def _git(args: list[str], cwd: Path | None = None) -> str:
 
 
 def _strip_history_lines(base_commit: str) -> list[str]:
-    """Leave only base_commit's history: no remote, no later branches or tags (no peeking at the fix)."""
+    """Leave only base_commit's history: no remote, no branches, no tags but those on its own history
+    (as SWE-bench, which deletes only later tags: setuptools_scm versions come from them)."""
+    commit = _quote(base_commit)
     return [
         "git remote remove origin 2>/dev/null || true",
-        "git for-each-ref --format='%(refname)' | while read -r ref; do git update-ref -d \"$ref\"; done",
+        "git for-each-ref --format='%(refname)' | while read -r ref; do case \"$ref\" in refs/tags/*) "
+        f"git merge-base --is-ancestor \"$ref\" {commit} 2>/dev/null && continue;; esac; git update-ref -d \"$ref\"; done",
         f"git checkout -q -B main {_quote(base_commit)}",
         "git reflog expire --expire=now --all",
         "git gc -q --prune=now 2>/dev/null || true",

@@ -21,6 +21,9 @@ from . import hygiene
 from .images import CACHE_VOLUME, ImageBuilder
 
 
+ISOLATED_NETWORK = "swegym-isolated"
+
+
 def parse_memory(value: str | int | None) -> int | None:
     """'4g' / '512m' / bytes → bytes."""
     if value is None or value == "":
@@ -84,8 +87,7 @@ class DockerRuntime(Runtime):
                  run_id: str | None = None, build_if_missing: bool = True, use_published: bool = True,
                  pull: bool = True, network: bool = False, pool_size: int = 0, client: Any = None,
                  python_source: str = "auto", installer: str = "uv", cache_volume: str | None = CACHE_VOLUME,
-                 build_base: bool = True, isolated_network: str | None = "swegym-isolated",
-                 **unknown: Any) -> None:
+                 build_base: bool = True, offline_network: str = "none", **unknown: Any) -> None:
         if unknown:
             raise SwegymError(f"docker runtime: unknown option(s) {', '.join(sorted(unknown))}")
         self.base_url = base_url
@@ -98,7 +100,9 @@ class DockerRuntime(Runtime):
         self.build_if_missing = build_if_missing
         self.use_published = use_published
         self.network = network
-        self.isolated_network = isolated_network
+        if offline_network not in ("none", "isolated"):
+            raise SwegymError(f"docker runtime: offline_network {offline_network!r}: use none or isolated")
+        self.offline_network = offline_network
         self._isolated_ok: bool | None = None
         self.builder = ImageBuilder(self.client, base_image=base_image, prefix=image_prefix,
                                     image_namespace=image_namespace, repo_sources=repo_sources,
@@ -186,30 +190,38 @@ class DockerRuntime(Runtime):
         return container
 
     def _isolated_network(self) -> str:
-        """The network of a sandbox without network access: an internal bridge (no route out) where
-        connections time out as on a firewalled host (SWE-bench's timeout tests, e.g. requests'
-        ``TestTimeout``, expect that: an unroutable address must not fail fast), else ``none``."""
+        """The network of a sandbox without network access.
+
+        ``none`` (default): no interface but loopback; a connection fails at once. ``isolated``: an
+        internal bridge (no route out, no traffic between containers) where a connection times out
+        as on a firewalled host, which some upstream tests expect (requests' ``TestTimeout`` connects
+        to an unroutable address and wants ConnectTimeout). The host's own bridge address stays
+        reachable there, so only use it where host services bound to all interfaces are no concern.
+        """
         import docker
 
-        name = self.isolated_network
-        if not name:
+        if self.offline_network != "isolated":
             return "none"
         with self._pool_lock:
             if self._isolated_ok is None:
                 try:
-                    self.client.networks.get(name)
+                    self.client.networks.get(ISOLATED_NETWORK)
                     self._isolated_ok = True
                 except docker.errors.NotFound:
                     try:
                         # the engine picks a free subnet: a fixed one could shadow a host route (e.g. its DNS)
-                        self.client.networks.create(name, driver="bridge", internal=True,
+                        self.client.networks.create(ISOLATED_NETWORK, driver="bridge", internal=True,
+                                                    options={"com.docker.network.bridge.enable_icc": "false"},
                                                     labels={"swegym.network": "isolated"})
                         self._isolated_ok = True
                     except docker.errors.APIError as exc:
                         self._isolated_ok = "already exists" in str(exc)
                 except docker.errors.APIError:
                     self._isolated_ok = False
-        return name if self._isolated_ok else "none"
+            if not self._isolated_ok:
+                raise InfrastructureError(f"cannot create the internal network {ISOLATED_NETWORK}",
+                                          cause="network create failed")
+        return ISOLATED_NETWORK
 
     def _take_pooled(self, key: tuple[str, bool, str]) -> tuple[Any, Any]:
         with self._pool_lock:
