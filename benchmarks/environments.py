@@ -141,12 +141,16 @@ def compare_installers(task: Any, runtime_options: dict[str, Any]) -> list[dict[
 
 
 def load_results(path: Path) -> dict[str, dict[str, Any]]:
+    """Newest line per instance of ``path`` and of its siblings ``<stem>.*.jsonl`` (results of other
+    runs kept in their own files, so branches that add results do not edit the same file)."""
     latest: dict[str, dict[str, Any]] = {}
-    if path.exists():
-        for line in path.read_text().splitlines():
-            if line.strip():
-                row = json.loads(line)
-                latest[row["instance_id"]] = row
+    files = [path, *sorted(path.parent.glob(f"{path.stem}.*.jsonl"))] if path.parent.exists() else [path]
+    rows = []
+    for file in files:
+        if file.exists():
+            rows += [json.loads(line) for line in file.read_text().splitlines() if line.strip()]
+    for row in sorted(rows, key=lambda r: r.get("measured_at") or ""):  # stable: file order within a time
+        latest[row["instance_id"]] = row
     return latest
 
 
