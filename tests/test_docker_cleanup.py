@@ -102,3 +102,22 @@ def test_cleanup_keeps_containers_of_live_owners(docker_client, base_image, demo
         assert "keep (owner running)" in line
         assert _labelled(docker_client, run_id)
     assert not _labelled(docker_client, run_id)
+
+
+def test_closed_sandbox_leaves_no_volume_behind(docker_client, base_image, demo_tasks):
+    """Layer images declare VOLUME /root/.cache (docker commit of a build container that mounted the
+    package cache there): every sandbox gets an anonymous volume, which must go with the sandbox."""
+    import swegym
+
+    task = next(t for t in demo_tasks if t.instance_id == "swegym-demo__calc-1")
+    rt = swegym.create("runtime", "docker", run_id=f"test-volumes-{uuid.uuid4().hex[:8]}")
+    try:
+        with rt.open(task) as box:
+            box.run("echo cached > /root/.cache/x")
+            mounts = docker_client.api.inspect_container(box.container.id)["Mounts"]
+            anonymous = [m["Name"] for m in mounts if m.get("Type") == "volume" and len(m.get("Name", "")) == 64]
+    finally:
+        rt.close()
+    assert anonymous, "the layer image no longer declares a volume: this test checks nothing"
+    left = {v.name for v in docker_client.volumes.list()}
+    assert not left & set(anonymous), "the sandbox's anonymous volume outlived it"

@@ -147,7 +147,7 @@ def cleanup(client: Any, *, run_id: str | None = None, everything: bool = False,
             action = "remove"
         if action == "remove" and not dry_run:
             try:
-                container.remove(force=True)
+                container.remove(force=True, v=True)  # with its anonymous volumes
             except Exception as exc:  # already gone
                 if "No such container" not in str(exc) and "is already in progress" not in str(exc):
                     action = f"failed: {exc}"

@@ -436,7 +436,7 @@ class ImageBuilder:
                         parent, command=["/bin/bash", "-c", script], working_dir="/testbed", volumes=volumes,
                         network_mode="bridge", name=f"swegym-build-{_h(tag, os.getpid(), time.time())}")
                     cid = container.id
-                    hygiene.track(cid, lambda: self.client.api.remove_container(cid, force=True))  # Ctrl-C, SIGTERM
+                    hygiene.track(cid, lambda: self.client.api.remove_container(cid, force=True, v=True))  # Ctrl-C, SIGTERM
                     if files:
                         self.client.api.put_archive(container.id, "/", _tar_context(files).getvalue())
                     container.start()
@@ -472,7 +472,7 @@ class ImageBuilder:
                 if container is not None:
                     hygiene.untrack(container.id)
                     try:
-                        container.remove(force=True)
+                        container.remove(force=True, v=True)
                     except docker.errors.APIError:
                         pass
             self.timings.append({"tag": tag, "layer": layer, "seconds": round(time.monotonic() - started, 1)})

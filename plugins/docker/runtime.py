@@ -301,7 +301,9 @@ class DockerRuntime(Runtime):
     def _remove_container(self, container_id: str) -> None:
         hygiene.untrack(container_id)
         try:
-            self.client.api.remove_container(container_id, force=True)
+            # v=True: layer images committed from a build container declare VOLUME /root/.cache, so
+            # each sandbox gets an anonymous volume that would otherwise outlive it (a disk leak)
+            self.client.api.remove_container(container_id, force=True, v=True)
         except Exception:
             pass  # already gone; `swegym cleanup` catches anything left over
 
