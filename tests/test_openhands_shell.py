@@ -111,7 +111,8 @@ def test_agent_that_exits_its_shell_gets_a_new_one(calc_sandbox):
 
 @pytest.mark.docker
 def test_closed_terminal_leaves_no_shell_behind(calc_sandbox):
-    count = "n=0; for p in /proc/[0-9]*/comm; do read -r c <$p 2>/dev/null && [[ $c == bash ]] && n=$((n+1)); done; echo $n"
+    # 2>/dev/null before <$p: a process that exits between the glob and the read must not print an error
+    count = "n=0; for p in /proc/[0-9]*/comm; do read -r c 2>/dev/null <$p && [[ $c == bash ]] && n=$((n+1)); done; echo $n"
     before = int(calc_sandbox.run(count).output.strip())
     shell = ForkBash(calc_sandbox, "/tmp", timeout=10, output_limit=10_000)
     assert int(calc_sandbox.run(count).output.strip()) == before + 1
