@@ -15,7 +15,7 @@ from typing import Callable, Sequence
 from ..interfaces import Runtime, Sandbox
 from ..types import EvalResult, Task
 from .evaluate import close_later, drain_closes, evaluate
-from .report import ReportWriter
+from .ledger import ReportWriter
 
 
 class _Prefetcher:

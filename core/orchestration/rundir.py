@@ -37,7 +37,7 @@ class RunDir:
         return self.path / TRAJECTORIES
 
     def rollout_log(self, instance_id: str, sample_index: int) -> Path:
-        from ..harness.report import safe_name
+        from ..harness.ledger import safe_name
 
         folder = self.path / "rollouts"
         folder.mkdir(exist_ok=True)
