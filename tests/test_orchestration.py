@@ -120,7 +120,7 @@ def test_sigkill_then_resume_completes_exactly_once(tmp_path, docker_client, bas
     run_id = json.loads((run_dir / "manifest.json").read_text())["run_id"]
     swegym_run(run_dir, *args)
     got = rows(run_dir)
-    keys = [(r["instance_id"], r["metadata"]["sample_index"]) for r in got]
+    keys = [(r["instance_id"], r["metadata"]["rollout"]["sample_index"]) for r in got]
     assert len(got) == len(demo_tasks) * 2
     assert len(set(keys)) == len(keys), "duplicated rollouts"
     for name in ("preds.jsonl", "preds.1.jsonl"):  # SWE-bench predictions: once per instance and sample
@@ -148,8 +148,9 @@ def _comparable(row: dict) -> dict:
     """A row without what legitimately differs between two runs: ids, timings, durations in logs."""
     row = json.loads(_DURATION.sub("<t>", json.dumps(row)))
     row.pop("run_id", None)
-    for key in VOLATILE:
-        row["metadata"].pop(key, None)
+    for part in row["metadata"].values():
+        for key in VOLATILE:
+            part.pop(key, None)
     ev = row.get("evaluation") or {}
     for key in ("duration_s", "test_duration_s", "log", "details"):
         ev.pop(key, None)

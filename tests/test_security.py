@@ -405,12 +405,12 @@ def test_rollout_with_killed_sandbox_is_unresolved_not_error(monkeypatch, calc):
 
     calls = []
 
-    def broken(request, timings):
+    def broken(request, timings, sampling):
         calls.append(1)
         raise SandboxKilled("the sandbox was broken from inside", reason="sandbox_killed")
 
     monkeypatch.setattr(rollout, "_rollout_once", broken)
-    row = execute_rollout(RolloutRequest(RunConfig(infra_retries=2), calc, 0, "r"))
+    row = execute_rollout(RolloutRequest(RunConfig(infra_retries=2), calc, 0, "r")).to_row()
     assert len(calls) == 1 and row["status"] == "unresolved" and row["stop_reason"] == "sandbox_killed"
     assert row["evaluation"]["details"]["reason"] == "sandbox_killed"
 
@@ -516,12 +516,12 @@ def test_rollout_over_its_deadline_is_an_error_and_not_retried(monkeypatch, calc
 
     calls = []
 
-    def slow(request, timings):
+    def slow(request, timings, sampling):
         calls.append(1)
         raise DeadlineExceeded("the rollout ran out of its time budget", cause="rollout deadline exceeded")
 
     monkeypatch.setattr(rollout, "_rollout_once", slow)
-    row = execute_rollout(RolloutRequest(RunConfig(infra_retries=2, retry_backoff_s=0), calc, 0, "r"))
+    row = execute_rollout(RolloutRequest(RunConfig(infra_retries=2, retry_backoff_s=0), calc, 0, "r")).to_row()
     assert len(calls) == 1 and row["status"] == "error" and "time budget" in row["evaluation"]["error"]
 
 

@@ -24,6 +24,7 @@ from .. import prompts
 from ..errors import DataError, SwegymError
 from ..files import atomic_output
 from ..jsonl import dumps_line
+from ..orchestration.record import scaffold_part
 from ..types import Task, Trajectory
 from .inputs import read_trajectories
 from .sft import ExportStats, openhands_text_messages
@@ -110,7 +111,7 @@ def _patch_sides(patch: str) -> tuple[str, str]:
 def _issue_text(traj: Trajectory, task: Task | None) -> str:
     if task is not None and task.problem_statement:
         return task.problem_statement
-    text = traj.metadata.get("problem_statement")
+    text = scaffold_part(traj.metadata).get("problem_statement")
     if text:
         return text
     raise SwegymError(
@@ -130,7 +131,7 @@ def render_orm_conversation(traj: Trajectory, template: str = "openhands", *, ta
         before, after = _patch_sides(traj.patch or "")
         spans = [
             {"file_path": s.get("file_path", ""), "span_ids": list(s.get("span_ids") or []), "content": s.get("content", "")}
-            for s in traj.metadata.get("file_context") or []
+            for s in scaffold_part(traj.metadata).get("file_context") or []
         ]
         user = prompts.render("orm/moatless_user.j2", issue_text=_issue_text(traj, task), before_patch=before,
                               after_patch=after, code_spans=spans)

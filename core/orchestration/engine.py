@@ -17,6 +17,7 @@ from ..plugins import get_registry
 from ..redaction import redact, redact_command, secret_values
 from ..types import EvalResult, Task
 from .config import RunConfig
+from .record import ROW_VERSION, scaffold_part
 from .rollout import RolloutRequest, execute_rollout
 from .rundir import RunDir, row_key
 
@@ -128,7 +129,8 @@ def run(config: RunConfig, tasks: Sequence[Task], run_dir: str | Path, *, execut
         stats = _Progress(total=len(requests), already=len(done), enabled=progress, torn=removed)
         pool = _make_executor(executor, executor_options)
         try:
-            for row in pool.map_unordered(execute_rollout, requests):
+            for record in pool.map_unordered(execute_rollout, requests):
+                row = record.to_row()
                 _record(rd, report, row, config.samples)
                 preds.add(row)
                 stats.update(row)
@@ -153,8 +155,8 @@ def _record(rd: RunDir, report: Any, row: dict[str, Any], samples: int) -> None:
     except (ValueError, TypeError, UnicodeError, RecursionError) as exc:
         iid, k = row_key(row)
         reason = f"the rollout's row could not be written: {type(exc).__name__}: {str(exc)[:500]}"
-        rd.append({"instance_id": iid, "run_id": row.get("run_id"), "status": "error", "resolved": False,
-                   "metadata": {"sample_index": k, "instance_id": iid},
+        rd.append({"version": ROW_VERSION, "instance_id": iid, "run_id": row.get("run_id"), "status": "error",
+                   "resolved": False, "metadata": {"scaffold": {}, "rollout": {"sample_index": k}},
                    "evaluation": {"instance_id": iid, "status": "error", "error": reason}})
         report.add(report_key(iid, k, samples), EvalResult(iid, "error", error=reason))
 
@@ -213,7 +215,7 @@ def run_summary(rd: RunDir) -> dict[str, Any]:
         total += 1
         status = row.get("status") or "not_evaluated"
         counts[status] = counts.get(status, 0) + 1
-        usage = (row.get("metadata") or {}).get("usage") or {}
+        usage = scaffold_part(row.get("metadata") or {}).get("usage") or {}
         prompt += int(usage.get("prompt_tokens") or 0)
         completion += int(usage.get("completion_tokens") or 0)
         cost += float(usage.get("cost") or 0.0)
@@ -248,7 +250,7 @@ class _Progress:
     def update(self, row: dict[str, Any]) -> None:
         self.resolved += bool(row.get("resolved"))
         self.errors += row.get("status") == "error"
-        usage = (row.get("metadata") or {}).get("usage") or {}
+        usage = scaffold_part(row.get("metadata") or {}).get("usage") or {}
         self.tokens += int(usage.get("prompt_tokens") or 0) + int(usage.get("completion_tokens") or 0)
         self.cost += float(usage.get("cost") or 0.0)
         if self.bar is not None:

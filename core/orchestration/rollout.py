@@ -1,27 +1,24 @@
-"""One rollout, start to finish: sandbox → scaffold + policy → patch → evaluation → one row.
+"""One rollout, start to finish: sandbox → scaffold + policy → patch → evaluation → one record.
 
 :func:`execute_rollout` is a plain function of picklable arguments so any executor (threads,
 processes, Ray workers) can run it. Infrastructure failures are retried with backoff and, when
-they persist, the row says ``status: "error"`` with the cause — never an agent outcome.
+they persist, the record says ``status: "error"`` with the cause — never an agent outcome.
 """
 from __future__ import annotations
 
+import dataclasses
 import threading
 import time
 import traceback
 from dataclasses import dataclass
-from typing import Any, NamedTuple
+from typing import Any
 
 from ..deadline import DeadlineExceeded, deadline
 from ..errors import InfrastructureError, SandboxKilled, SwegymError
 from ..plugins import create
-from ..types import EvalResult, Task, Trajectory
+from ..types import EvalResult, SamplingParams, Task, Trajectory
 from .config import RunConfig
-
-
-class RolloutKey(NamedTuple):
-    instance_id: str
-    sample_index: int
+from .record import RolloutKey, RolloutRecord
 
 
 @dataclass
@@ -69,7 +66,7 @@ def _policy(config: RunConfig, task: Task) -> Any:
     return create("policy", config.policy, **options)
 
 
-def _rollout_once(request: RolloutRequest, timings: dict[str, float]) -> Trajectory:
+def _rollout_once(request: RolloutRequest, timings: dict[str, float], sampling: SamplingParams) -> Trajectory:
     config, task = request.config, request.task
     runtime = _runtime(config, request.run_id)
     t0 = time.perf_counter()
@@ -77,7 +74,6 @@ def _rollout_once(request: RolloutRequest, timings: dict[str, float]) -> Traject
     timings["image_s"] = time.perf_counter() - t0
     policy = _policy(config, task)
     scaffold = create("scaffold", config.scaffold, **config.scaffold_options)
-    sampling = config.sampling_for(task.instance_id, request.sample_index)
     t0 = time.perf_counter()
     sandbox = runtime.open(task, network=config.network, run_id=request.run_id)
     timings["sandbox_s"] = time.perf_counter() - t0
@@ -88,15 +84,13 @@ def _rollout_once(request: RolloutRequest, timings: dict[str, float]) -> Traject
         timings["agent_s"] = time.perf_counter() - t0
     finally:
         sandbox.close()
-    trajectory.metadata.setdefault("sampling", {"temperature": sampling.temperature, "top_p": sampling.top_p,
-                                                "max_tokens": sampling.max_tokens})
-    trajectory.metadata.setdefault("seed", sampling.seed)
     return trajectory
 
 
-def execute_rollout(request: RolloutRequest) -> dict[str, Any]:
-    """Run one rollout and its evaluation; always returns a row (status ``error`` on failure)."""
+def execute_rollout(request: RolloutRequest) -> RolloutRecord:
+    """Run one rollout and its evaluation; always returns a record (status ``error`` on failure)."""
     config, task = request.config, request.task
+    sampling = config.sampling_for(task.instance_id, request.sample_index)
     started = time.perf_counter()
     timings: dict[str, float] = {}
     attempts: list[str] = []
@@ -105,7 +99,7 @@ def execute_rollout(request: RolloutRequest) -> dict[str, Any]:
     killed: SandboxKilled | None = None
     for attempt in range(config.infra_retries + 1):
         try:
-            trajectory = _rollout_once(request, timings)
+            trajectory = _rollout_once(request, timings, sampling)
             break
         except SwegymError:
             raise  # a usage error (unknown plugin, bad option) stops the run
@@ -147,16 +141,7 @@ def execute_rollout(request: RolloutRequest) -> dict[str, Any]:
         evaluation = None
     trajectory.run_id = trajectory.run_id or request.run_id
     trajectory.scaffold = trajectory.scaffold or config.scaffold
-    meta = trajectory.metadata
-    meta.update({"instance_id": task.instance_id, "repo": task.repo, "sample_index": request.sample_index,
-                 "policy": config.policy})
-    if attempts:
-        meta["infrastructure_attempts"] = attempts
     timings["total_s"] = time.perf_counter() - started
-    meta["timings"] = {k: round(v, 3) for k, v in timings.items()}
-    row = trajectory.to_dict()
-    if evaluation is not None:
-        row["evaluation"] = evaluation.to_dict(include_log=True)
-        row["resolved"] = evaluation.resolved
-        row["status"] = evaluation.status
-    return row
+    return RolloutRecord(key=RolloutKey(task.instance_id, request.sample_index), trajectory=trajectory,
+                         evaluation=evaluation, timings=timings, attempts=attempts, repo=task.repo,
+                         policy=config.policy, sampling=dataclasses.asdict(sampling))

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from swegym import Trajectory, Usage
+from swegym.orchestration.record import scaffold_part
 
 
 @dataclass
@@ -63,7 +64,7 @@ def conversation(calls: list[dict[str, Any]]) -> list[dict[str, Any]]:
 def call_samples(trajectory: Trajectory, valid_only: bool = True) -> list[dict[str, Any]]:
     """Per-call SFT samples ``{"messages": prompt + completion}``, as SWE-Gym trained Moatless agents."""
     samples = []
-    for call in trajectory.metadata.get("calls", []):
+    for call in scaffold_part(trajectory.metadata).get("calls", []):
         if valid_only and not call.get("valid", True):
             continue
         samples.append({"instance_id": trajectory.instance_id, "state": call["state"],
