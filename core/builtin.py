@@ -1,6 +1,6 @@
 """The plugin core itself contributes: the ``demo`` task set and the ``local`` executor.
 
-Registered through the ``swegym`` entry-point group like every other plugin.
+Listed first in ``swegym.plugins.BUILTIN_PLUGINS``.
 """
 from __future__ import annotations
 

@@ -9,17 +9,7 @@ import concurrent.futures as cf
 import multiprocessing
 from typing import Any, Callable, Iterable, Iterator
 
-
-class Executor:
-    """Runs ``fn(request)`` for every request; yields results as they finish."""
-
-    name = "executor"
-
-    def map_unordered(self, fn: Callable[[Any], Any], requests: Iterable[Any]) -> Iterator[Any]:
-        raise NotImplementedError
-
-    def close(self) -> None:
-        """Release workers."""
+from ..interfaces import Executor
 
 
 class LocalExecutor(Executor):
