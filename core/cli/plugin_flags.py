@@ -114,20 +114,23 @@ def attach_plugin_flags(root: click.Command) -> None:
 def _popping(callback: Callable, table: dict[str, PluginFlag]) -> Callable:
     @functools.wraps(callback)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
-        given: list[tuple[PluginFlag, Any]] = []
+        ctx = click.get_current_context()
+        given: list[tuple[PluginFlag, Any, bool]] = []
         for name in list(kwargs):
             if name in table:
                 value = kwargs.pop(name)
-                if value is not None and value != () and value is not False:
+                if value is not None and value != ():
                     flag = table[name]
-                    given.append((flag, flag.convert(value) if flag.convert else value))
-        click.get_current_context().meta[_META] = given
+                    typed = ctx.get_parameter_source(name) == click.core.ParameterSource.COMMANDLINE
+                    given.append((flag, flag.convert(value) if flag.convert else value, typed))
+        ctx.meta[_META] = given
         return callback(*args, **kwargs)
 
     return wrapper
 
 
-def given_flags() -> list[tuple[PluginFlag, Any]]:
+def given_flags() -> list[tuple[PluginFlag, Any, bool]]:
+    """(flag, value, typed on the command line) for every plugin flag with a value."""
     ctx = click.get_current_context(silent=True)
     return list(ctx.meta.get(_META, [])) if ctx else []
 
@@ -136,7 +139,7 @@ def selected(kind: str, name: str | None) -> str | None:
     """``name`` if given, else the component a given plugin flag selects (``--replay-file`` → replay)."""
     if name:
         return name
-    picks = {f.component for f, _ in given_flags() if f.kind == kind and f.selects}
+    picks = {f.component for f, _, typed in given_flags() if f.kind == kind and f.selects and typed}
     if len(picks) > 1:
         raise SwegymError(f"flags of several {kind}s were given ({', '.join(sorted(picks))}); pass --{kind} NAME")
     return next(iter(picks), None)
@@ -146,10 +149,12 @@ def plugin_options(kind: str, name: str) -> dict[str, Any]:
     """The options the given plugin flags set for the ``kind`` called ``name``; a flag of another
     component of that kind is an error (exit 2) naming the flag and its component."""
     out: dict[str, Any] = {}
-    for flag, value in given_flags():
+    for flag, value, typed in given_flags():
         if flag.kind != kind:
             continue
         if flag.component != name:
+            if not typed:
+                continue  # from an environment variable or a config file: meant for another run
             raise SwegymError(f"{flag.option.opts[0]} is an option of {kind} {flag.component!r}, "
                               f"but this command uses {kind} {name!r}")
         out[flag.key] = value

@@ -9,7 +9,21 @@ import concurrent.futures as cf
 import multiprocessing
 from typing import Any, Callable, Iterable, Iterator
 
+from dataclasses import dataclass
+from typing import ClassVar
+
 from ..interfaces import Executor
+from ..options import Options
+
+
+@dataclass
+class LocalOptions(Options):
+    """Options of the local executor."""
+
+    component: ClassVar[str] = "executor local"
+
+    workers: int | None = None
+    mode: str | None = None
 
 
 class LocalExecutor(Executor):

@@ -14,6 +14,7 @@ from typing import Any, NamedTuple
 
 from ..deadline import DeadlineExceeded, deadline
 from ..errors import InfrastructureError, SandboxKilled, SwegymError
+from ..options import StopReason
 from ..plugins import create
 from ..types import EvalResult, Task, Trajectory
 from .config import RunConfig
@@ -63,9 +64,13 @@ def _cause(exc: BaseException) -> str:
 
 
 def _policy(config: RunConfig, task: Task) -> Any:
-    options = dict(config.policy_options)
-    if config.policy == "replay":
-        options.setdefault("instance_id", task.instance_id)
+    """The policy of one rollout: plugins may add per-task options (``policy_task_options``)."""
+    from ..plugins import get_registry
+
+    options: dict[str, Any] = {}
+    for extra in get_registry().pm.hook.policy_task_options(policy=config.policy, task=task):
+        options.update(extra or {})
+    options.update(config.policy_options)
     return create("policy", config.policy, **options)
 
 
@@ -88,6 +93,8 @@ def _rollout_once(request: RolloutRequest, timings: dict[str, float]) -> Traject
         timings["agent_s"] = time.perf_counter() - t0
     finally:
         sandbox.close()
+    reason = StopReason.parse(trajectory.stop_reason)  # one word per cause, whatever the scaffold says
+    trajectory.stop_reason = getattr(reason, "value", reason)
     trajectory.metadata.setdefault("sampling", {"temperature": sampling.temperature, "top_p": sampling.top_p,
                                                 "max_tokens": sampling.max_tokens})
     trajectory.metadata.setdefault("seed", sampling.seed)
