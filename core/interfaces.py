@@ -1,4 +1,4 @@
-"""The five abstractions plugins implement: Runtime (+ Sandbox), Policy, Scaffold, Verifier, Trainer.
+"""The abstractions plugins implement: Runtime (+ Sandbox), Policy, Scaffold, Verifier, Trainer, Executor.
 
 Each is a small abstract base class. Plugins subclass them and register a factory by name
 (see :mod:`swegym.hookspecs`). Nothing here imports docker, torch or litellm.
@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import abc
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any, Callable, Iterable, Iterator, Sequence
 
 from .types import CommandResult, PolicyResponse, SamplingParams, Task, Trajectory
 
@@ -140,3 +140,17 @@ class Trainer(abc.ABC):
     @abc.abstractmethod
     def train(self, model: str | Path, data: str | Path, output_dir: str | Path, config: dict[str, Any] | None = None) -> Path:
         """Train and return the directory of the resulting checkpoint."""
+
+
+class Executor(abc.ABC):
+    """Runs ``fn(request)`` for every rollout request somewhere (threads, processes, a cluster) and
+    yields the results as they finish, in any order. Only the driver writes the run directory."""
+
+    name: str = "executor"
+
+    @abc.abstractmethod
+    def map_unordered(self, fn: Callable[[Any], Any], requests: Iterable[Any]) -> Iterator[Any]:
+        """Yield ``fn(r)`` for every request ``r``; an exception in ``fn`` propagates from the iterator."""
+
+    def close(self) -> None:
+        """Release workers."""

@@ -15,6 +15,7 @@ from typing import Any
 
 from ..deadline import DeadlineExceeded, deadline
 from ..errors import InfrastructureError, SandboxKilled, SwegymError
+from ..options import StopReason
 from ..plugins import create
 from ..types import EvalResult, SamplingParams, Task, Trajectory
 from .config import RunConfig
@@ -60,9 +61,13 @@ def _cause(exc: BaseException) -> str:
 
 
 def _policy(config: RunConfig, task: Task) -> Any:
-    options = dict(config.policy_options)
-    if config.policy == "replay":
-        options.setdefault("instance_id", task.instance_id)
+    """The policy of one rollout: plugins may add per-task options (``policy_task_options``)."""
+    from ..plugins import get_registry
+
+    options: dict[str, Any] = {}
+    for extra in get_registry().pm.hook.policy_task_options(policy=config.policy, task=task):
+        options.update(extra or {})
+    options.update(config.policy_options)
     return create("policy", config.policy, **options)
 
 
@@ -84,6 +89,8 @@ def _rollout_once(request: RolloutRequest, timings: dict[str, float], sampling: 
         timings["agent_s"] = time.perf_counter() - t0
     finally:
         sandbox.close()
+    reason = StopReason.parse(trajectory.stop_reason)  # one word per cause, whatever the scaffold says
+    trajectory.stop_reason = getattr(reason, "value", reason)
     return trajectory
 
 

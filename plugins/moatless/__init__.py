@@ -6,15 +6,17 @@ from __future__ import annotations
 
 from swegym import hookimpl
 
+from .options import MoatlessOptions
 
-def _create_scaffold(**options):
+
+def create_scaffold(**options):
     """MoatlessTools v0.0.2: search → identify → decide → plan ⇄ (clarify →) edit."""
     from .scaffold import MoatlessScaffold
 
-    return MoatlessScaffold(**options)
+    return MoatlessScaffold(**MoatlessOptions.from_dict(options).kwargs())
 
 
 @hookimpl
 def register_scaffolds(register):
-    register("moatless", _create_scaffold,
+    register("moatless", create_scaffold, options=MoatlessOptions,
              description="MoatlessTools v0.0.2 state machine with a span code index (search, identify, plan, edit).")

@@ -12,11 +12,12 @@ import os
 from typing import Any, Callable, Iterable, Iterator
 
 from swegym.errors import InfrastructureError, SwegymError
+from swegym.interfaces import Executor
 
 SANDBOX_RESOURCE = "swegym_sandbox"
 
 
-class RayExecutor:
+class RayExecutor(Executor):
     name = "ray"
 
     def __init__(self, workers: int = 4, address: str | None = None, num_cpus: float = 0.5,
