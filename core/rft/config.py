@@ -47,6 +47,10 @@ class RFTConfig(SamplingSettings, SandboxSettings):
     serve_timeout: float = 900.0
     executor: str = "local"
     executor_options: dict[str, Any] = field(default_factory=dict)
+    #: The policy that samples a checkpoint in-process, and the one that samples it through the
+    #: model server (``api_base``); defaults, not branches: any registered policy with these options works.
+    local_policy: str = "hf"
+    server_policy: str = "litellm"
 
     @property
     def format(self) -> str:
