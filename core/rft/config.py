@@ -11,7 +11,6 @@ from ..orchestration.config import SamplingSettings, SandboxSettings
 from ..redaction import redact
 
 TRAIN_FROM = ("base", "previous")
-_FORMAT_FOR_SCAFFOLD = {"moatless": "moatless-calls"}
 
 
 @dataclass
@@ -54,8 +53,12 @@ class RFTConfig(SamplingSettings, SandboxSettings):
 
     @property
     def format(self) -> str:
-        """The SFT export format: given, or the one matching the scaffold."""
-        return self.sft_format or _FORMAT_FOR_SCAFFOLD.get(self.scaffold, "openhands-text")
+        """The SFT export format: given, or the one the scaffold's plugin names (``sft_format`` hook)."""
+        if self.sft_format:
+            return self.sft_format
+        from ..plugins import get_registry
+
+        return get_registry().pm.hook.sft_format(scaffold=self.scaffold) or "openhands-text"
 
     def validate(self) -> None:
         """Fail before any work starts, saying which setting is wrong and how to fix it."""
