@@ -106,3 +106,8 @@ def policy_task_options(policy: str, task: Any) -> dict[str, Any] | None:
 def sampling_defaults(policy: str) -> dict[str, Any] | None:
     """Sampling settings a policy needs unless the user sets them (``{"max_tokens": 192}`` for a
     small CPU model), as a dict of ``SamplingSettings`` fields."""
+
+
+@hookspec(firstresult=True)
+def sft_format(scaffold: str) -> str | None:
+    """The ``swegym export sft`` format that matches trajectories of ``scaffold`` (None: not yours)."""

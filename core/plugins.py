@@ -238,8 +238,9 @@ class Registry:
             return self.components[(kind, name)]
         except KeyError:
             known = ", ".join(self.names(kind)) or "none installed"
+            plural = kind[:-1] + "ies" if kind.endswith("y") else kind + "s"
             raise SwegymError(
-                f"no {kind} named {name!r}. Available {kind}s: {known}. "
+                f"no {kind} named {name!r}. Available {plural}: {known}. "
                 f"Run `swegym plugins` to see what is installed."
             ) from None
 

@@ -90,3 +90,119 @@ def test_executors_implement_the_interface():
     from swegym_ray.executor import RayExecutor
 
     assert issubclass(LocalExecutor, swegym.Executor) and issubclass(RayExecutor, swegym.Executor)
+
+
+# -- typed options and the shared vocabulary -------------------------------------------------------
+def test_options_name_the_unknown_key_and_list_valid_ones():
+    from swegym_openhands.options import OpenHandsOptions
+
+    with pytest.raises(swegym.SwegymError, match=r"scaffold openhands: unknown option\(s\) max_stepz; valid options: .*max_steps"):
+        OpenHandsOptions.from_dict({"max_stepz": 3})
+    opts = OpenHandsOptions.from_dict({"max-iterations": 3, "function_calling": "json"})
+    assert opts.kwargs() == {"max_iterations": 3, "function_calling": "text"}  # old words accepted, one vocabulary out
+
+
+def test_moatless_options_keep_its_own_settings():
+    from swegym_moatless.options import MoatlessOptions
+
+    kwargs = MoatlessOptions.from_dict({"max_steps": 4, "function_calling": "text", "max_retries": 1}).kwargs()
+    assert kwargs == {"max_transitions": 4, "function_calling": "json", "max_retries": 1}
+
+
+def test_stop_reason_maps_the_old_words():
+    from swegym.options import StopReason, function_calling
+
+    assert StopReason.parse("finished") is StopReason.FINISH is StopReason.parse("finish")
+    assert StopReason.parse("max_iterations") is StopReason.parse("max_transitions") is StopReason.MAX_STEPS
+    assert StopReason.parse("a-plugin-word") == "a-plugin-word"
+    assert function_calling("json") == "text" and function_calling("native") == "native"
+    with pytest.raises(swegym.SwegymError, match="auto, native, text"):
+        function_calling("xml")
+
+
+# -- fail fast, one language -----------------------------------------------------------------------
+@pytest.mark.parametrize("args, message", [
+    (["--scaffold", "nosuch"], "no scaffold named 'nosuch'. Available scaffolds: .*moatless"),
+    (["--policy", "nosuch"], "no policy named 'nosuch'. Available policies: .*replay"),
+    (["--executor", "nosuch"], "no executor named 'nosuch'. Available executors: .*local"),
+    (["--runtime", "nosuch"], "no runtime named 'nosuch'. Available runtimes: .*docker"),
+    (["--scaffold", "openhands", "--scaffold-opt", "max_stepz=3"], r"unknown option\(s\) max_stepz; valid options:"),
+    (["--policy", "hf", "--api-base", "http://127.0.0.1:9/v1"], "--api-base is an option of policy 'litellm'"),
+])
+def test_run_refuses_bad_names_before_any_work(tmp_path, args, message):
+    import re
+
+    run_dir = tmp_path / "run"
+    started = time.monotonic()
+    out = swegym_cli("run", "--run-dir", str(run_dir), *args, cwd=tmp_path)
+    elapsed = time.monotonic() - started
+    assert out.returncode == 2, out.stderr
+    assert re.search(message, out.stderr), out.stderr
+    assert "Traceback" not in out.stderr and not run_dir.exists() and not (tmp_path / "runs").exists()
+    assert elapsed < 3, f"took {elapsed:.1f}s to refuse"
+
+
+def test_unknown_config_key_is_an_error_naming_it(tmp_path):
+    cfg = tmp_path / "swegym.yaml"
+    cfg.write_text("run:\n  scaffold: openhands\n  scaffold_opt: ['profil=v2.1']\n")
+    out = swegym_cli("--config", str(cfg), "run", "--run-dir", str(tmp_path / "r"), cwd=tmp_path)
+    assert out.returncode == 2 and "unknown option(s) profil" in out.stderr, out.stderr
+
+
+@pytest.mark.parametrize("command", [["eval", "--predictions", "gold", "--run-dir", "R"], ["validate"],
+                                     ["images", "ls"]])
+def test_unreachable_daemon_exits_3_with_one_line(tmp_path, command):
+    out = swegym_cli(*command, "-d", "demo", "--limit", "1", "--docker-host", "tcp://127.0.0.1:1", cwd=tmp_path) \
+        if command[0] != "images" else swegym_cli(*command, "--docker-host", "tcp://127.0.0.1:1", cwd=tmp_path)
+    assert out.returncode == 3, out.stderr
+    lines = [line for line in out.stderr.splitlines() if line.strip() and not line.startswith(("warning", "eval", "gold"))]
+    assert len(lines) == 1 and lines[0].startswith("error: infrastructure: ") and "127.0.0.1:1" in lines[0], out.stderr
+    assert "Traceback" not in out.stderr
+
+
+def test_run_and_eval_speak_the_same_names():
+    from click.testing import CliRunner
+
+    from swegym.cli import cli
+
+    for command in (["run"], ["eval"], ["validate"], ["rft"]):
+        out = CliRunner().invoke(cli, [*command, "--help"], terminal_width=200)
+        assert out.exit_code == 0, out.output
+        for flag in ("--eval-timeout", "--infra-retries", "--repo-source", "--docker-host", "--runtime-opt"):
+            assert flag in out.output, (command, flag)
+        assert "--timeout" not in out.output.replace("--eval-timeout", "").replace("--rollout-timeout", "")
+    run_help = CliRunner().invoke(cli, ["run", "--help"], terminal_width=200).output
+    assert "--max-steps" in run_help and "--max-iterations" not in run_help
+
+
+def test_core_names_no_plugin():
+    """The Done-when grep: no branch in core/ on a plugin's name (default values are fine)."""
+    import re
+
+    names = r'"(litellm|openhands|moatless|replay|ray|orm)"'
+    branch = re.compile(rf"(==|!=|\bin\b|\bif\b|\belif\b)\s*[^#\n]*{names}|{names}\s*(==|!=|\bin\b)")
+    hits = []
+    for path in (ROOT / "core").rglob("*.py"):
+        for n, line in enumerate(path.read_text().splitlines(), 1):
+            if branch.search(line.split("#")[0]):
+                hits.append(f"{path.relative_to(ROOT)}:{n}: {line.strip()}")
+    assert not hits, "\n".join(hits)
+
+
+# -- a third-party plugin brings its own flag ------------------------------------------------------
+def test_third_party_scaffold_flag_reaches_it(tmp_path, docker_client, base_image):
+    env = {"PYTHONPATH": str(HELLO)}
+    help_out = swegym_cli("-p", "swegym_hello", "run", "--help", env_extra=env)
+    assert "--hello-greeting" in help_out.stdout
+    assert "--hello-greeting" not in swegym_cli("run", "--help").stdout  # not loaded: no flag
+    run_dir = tmp_path / "hello"
+    out = swegym_cli("-p", "swegym_hello", "run", "--scaffold", "shell-once", "--policy", "echo", "-d", "demo",
+                     "--limit", "1", "--no-eval", "--no-progress", "--hello-greeting", "bonjour",
+                     "--run-dir", str(run_dir), env_extra=env, timeout=600)
+    assert out.returncode == 0, out.stderr[-3000:]
+    (row,) = [json.loads(line) for line in (run_dir / "trajectories.jsonl").read_text().splitlines()]
+    assert row["messages"][0]["content"] == "echo bonjour from $(pwd)"
+    assert "bonjour from /" in row["messages"][-1]["content"] and row["stop_reason"] == "finish"
+    refused = swegym_cli("-p", "swegym_hello", "run", "--scaffold", "openhands", "--hello-greeting", "x",
+                         "--run-dir", str(tmp_path / "no"), env_extra=env)
+    assert refused.returncode == 2 and "--hello-greeting is an option of scaffold 'shell-once'" in refused.stderr

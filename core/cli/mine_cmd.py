@@ -4,12 +4,11 @@ from __future__ import annotations
 import click
 
 from ..errors import SwegymError
+from .options import runtime_options
 
 
 @click.command("mine")
 @click.option("--repo", required=True, help="The repository, owner/name.")
-@click.option("--repo-source", "repo_source", multiple=True, metavar="OWNER/NAME=PATH",
-              help="Local clone or bare mirror: history is read from it and images are built from it (repeatable).")
 @click.option("--since", default=None, help="Only commits after this date (git's --since, e.g. 2023-01-01).")
 @click.option("--until", default=None, help="Only commits before this date.")
 @click.option("--pr", "prs", multiple=True, type=int, help="Mine just these pull requests (repeatable).")
@@ -27,14 +26,11 @@ from ..errors import SwegymError
 @click.option("--repeats", type=click.IntRange(min=1), default=2, show_default=True,
               help="Runs of each side (before/after the fix); tests that differ between runs are flaky.")
 @click.option("--timeout", type=click.FloatRange(min=1), default=1800, show_default=True, help="Seconds per test run.")
-@click.option("--env-spec", "env_spec", type=click.Path(dir_okay=False, exists=True), default=None,
-              help="Environment spec file for repositories the shipped table lacks (may carry a version_rule).")
-@click.option("--runtime", "runtime_name", default="docker", show_default=True, help="Runtime plugin for the test runs.")
-@click.option("--runtime-opt", "runtime_opts", multiple=True, metavar="KEY=VALUE", help="Runtime option (repeatable).")
-def mine_cmd(repo: str, repo_source: tuple[str, ...], since: str | None, until: str | None, prs: tuple[int, ...],
+@runtime_options
+def mine_cmd(repo: str, since: str | None, until: str | None, prs: tuple[int, ...],
              limit: int | None, workers: int, output: str, report_path: str | None, ref: str, statements: str,
-             offline: bool, no_exec: bool, repeats: int, timeout: float, env_spec: str | None, runtime_name: str,
-             runtime_opts: tuple[str, ...]) -> None:
+             offline: bool, no_exec: bool, repeats: int, timeout: float, runtime_name: str,
+             runtime_options: dict, env_spec: str | None) -> None:
     """Mine pull requests that fix code and change tests into tasks; run their tests to find FAIL_TO_PASS.
 
     Each candidate's environment is built, its test files run on base + test_patch and on base +
@@ -49,15 +45,12 @@ def mine_cmd(repo: str, repo_source: tuple[str, ...], since: str | None, until: 
       swegym tasks mine --repo me/tool --repo-source me/tool=. --env-spec tool-env.yaml --offline --workers 2
     """
     from ..mining import mine_tasks
-    from ..repos import parse_repo_sources
-    from .options import parse_options
+    from pathlib import Path
 
-    sources = parse_repo_sources(repo_source)
+    # --repo-source is the shared runtime flag: history is read from it and images are built from it.
+    sources = {name: Path(path) for name, path in (runtime_options.get("repo_sources") or {}).items()}
     if sources and repo not in sources:
         raise SwegymError(f"--repo-source names {', '.join(sources)} but --repo is {repo!r}")
-    runtime_options = parse_options(runtime_opts, "--runtime-opt")
-    if runtime_name == "docker" and sources:
-        runtime_options.setdefault("repo_sources", {}).update(sources)
     result = mine_tasks(repo, output, source=sources.get(repo), since=since, until=until, prs=prs, limit=limit,
                         workers=workers, runtime_name=runtime_name, runtime_options=runtime_options, env_spec=env_spec,
                         statements=statements, github=False if offline else None, report_path=report_path, ref=ref,

@@ -30,12 +30,23 @@ def report_key(instance_id: str, sample_index: int, samples: int) -> str:
     return instance_id if samples == 1 else f"{instance_id}#{sample_index}"
 
 
+def _requirements() -> list[str]:
+    import importlib.metadata as md
+    import re
+
+    try:
+        return [re.split(r"[\s<>=!~;\[(]", req, maxsplit=1)[0] for req in md.requires("swegym") or []]
+    except md.PackageNotFoundError:  # a source tree without install
+        return []
+
+
 def _versions() -> dict[str, str]:
     import importlib.metadata as md
 
     names = {"swegym"} | {c.package for c in get_registry().components.values() if c.package != "?"}
-    for extra in ("docker", "litellm", "transformers", "torch", "torchtune", "ray"):
-        names.add(extra)
+    # The libraries swegym's extras name (docker, torch, litellm…): read from its own metadata.
+    for requirement in _requirements():
+        names.add(requirement)
     out = {}
     for name in sorted(names):
         try:

@@ -20,3 +20,9 @@ def create_scaffold(**options):
 def register_scaffolds(register):
     register("moatless", create_scaffold, options=MoatlessOptions,
              description="MoatlessTools v0.0.2 state machine with a span code index (search, identify, plan, edit).")
+
+
+@hookimpl
+def sft_format(scaffold):
+    """Moatless trajectories train as tool calls, one per transition."""
+    return "moatless-calls" if scaffold == "moatless" else None
