@@ -17,7 +17,7 @@ Nothing of the fork is changed. Two things are stubbed, both outside what is com
 tiktoken reads cl100k_base from llama-index-core's bundled cache (the fork's own lookup).
 
 Input: ``repo/`` (the demo tasks' packages, two test files, two larger swegym modules copied as
-fixed text). Output: ``goldens.json``.
+fixed text). Output: ``goldens.json`` and ``prebuilt/`` (the fork's persisted index).
 """
 from __future__ import annotations
 
@@ -26,6 +26,7 @@ import json
 import math
 import os
 import re
+import shutil
 import sys
 import types
 from pathlib import Path
@@ -69,7 +70,10 @@ def main(fork: str) -> None:
         def _get_text_embedding(self, text):
             return hashing_vector(text)
 
-    repo_dir = str(HERE / "repo")
+    # a fixed location, so node ids (the fork puts the absolute path in them) do not depend on the checkout
+    repo_dir = "/tmp/moatless-golden-repo"
+    shutil.rmtree(repo_dir, ignore_errors=True)
+    shutil.copytree(HERE / "repo", repo_dir)
     files = sorted(str(p.relative_to(repo_dir)) for p in Path(repo_dir).rglob("*.py"))
     out: dict = {"files": files, "parse": {}, "chunks": [], "render": [], "search": []}
 
@@ -105,6 +109,9 @@ def main(fork: str) -> None:
                               "metadata": {k: node.metadata[k] for k in
                                            ("file_path", "category", "span_ids", "start_line", "end_line", "tokens")}})
     out["settings"] = settings.to_serializable_dict()
+    # the persisted index: SWE-Gym's Codebase-Index-Lite layout (what CodeIndex.from_persist_dir reads)
+    shutil.rmtree(HERE / "prebuilt", ignore_errors=True)
+    index.persist(str(HERE / "prebuilt"))
     assert EpicSplitter  # the splitter run_ingestion configures from the settings above
     out["blocks_by_class_name"] = index._blocks_by_class_name
     out["blocks_by_function_name"] = index._blocks_by_function_name
