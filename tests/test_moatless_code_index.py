@@ -100,3 +100,85 @@ def test_glob_follows_python_glob(tmp_path):
                     "*.py", "a/**/*.py", "**", ".hidden/*.py", "b.py", "a/b.py"]:
         expected = sorted(p.rstrip("/") for p in glob.iglob(pattern, root_dir=tmp_path, recursive=True))
         assert sorted(set(glob_paths(with_folders(files), pattern))) == sorted(set(expected)), pattern
+
+
+# -- from a sandbox: a real git clone on the host -------------------------------------------
+
+class _GitSandbox:
+    """The Sandbox calls the index uses (run, read_file), on a real git checkout."""
+
+    def __init__(self, root):
+        self.repo_dir = str(root)
+
+    def run(self, command, timeout=120.0, output_limit=30_000):
+        import subprocess
+
+        from swegym import CommandResult
+
+        p = subprocess.run(["bash", "-c", command], cwd=self.repo_dir, capture_output=True, text=True, timeout=timeout)
+        return CommandResult(p.returncode, p.stdout + p.stderr)
+
+    def read_file(self, path):
+        return Path(path).read_text()
+
+
+@pytest.fixture
+def calc_sandbox(tmp_path, monkeypatch):
+    import subprocess
+
+    from swegym import load_tasks
+    from swegym.demo import materialize
+
+    monkeypatch.setenv("SWEGYM_CACHE", str(tmp_path / "cache"))
+    task = next(t for t in load_tasks("demo") if t.instance_id == "swegym-demo__calc-1")
+    path, _ = materialize("calc")
+    subprocess.run(["git", "clone", "-q", str(path), str(tmp_path / "repo")], check=True)
+    return task, _GitSandbox(tmp_path / "repo")
+
+
+def test_index_for_sandbox_builds_caches_and_reads_current_files(calc_sandbox):
+    from swegym_moatless.code_index import cache_root, index_for_sandbox
+
+    task, sandbox = calc_sandbox
+    index = index_for_sandbox(sandbox, task, HashingEmbedder())
+    folders = list(cache_root().iterdir())
+    assert [f.name for f in folders] == [f"{task.repo.replace('/', '__')}@{task.base_commit}-hashing"]
+    hits = index.search(function_names=["clamp"]).hits
+    assert [(h.file_path, h.span_ids) for h in hits] == [("calc/stats.py", ["clamp"])]
+    # tests are outside the semantic search, as in the fork
+    assert all(not h.file_path.startswith("tests/") for h in index.search(query="test clamp").hits)
+    # an edit in the sandbox is what the next search reads (the vectors stay the base commit's)
+    stats = Path(sandbox.repo_dir) / "calc" / "stats.py"
+    stats.write_text(stats.read_text().replace("def clamp(", "def clamp_value(") + "\n\ndef clamp(x):\n    return x\n")
+    again = index_for_sandbox(sandbox, task, HashingEmbedder())  # from the cache
+    assert again.search(function_names=["clamp"]).hits[0].span_ids == ["clamp"]
+    assert "def clamp(x)" in again.read("calc/stats.py")
+    assert again.read("calc/missing.py") is None
+
+
+def test_index_for_sandbox_uses_a_prebuilt_index(calc_sandbox, tmp_path):
+    import shutil
+
+    from swegym_moatless.code_index import index_for_sandbox
+
+    task, sandbox = calc_sandbox
+    store = tmp_path / "index_store"
+    shutil.copytree(DATA / "prebuilt", store / task.instance_id)
+    index = index_for_sandbox(sandbox, task, HashingEmbedder(), index_store_dir=store)
+    assert index.embed_model == "text-embedding-3-small"  # what settings.json says it was built with
+    assert len(index.chunks) == len(GOLDENS["chunks"])
+    hits = index.search(function_names=["mean"], file_pattern="calc/*").hits
+    assert [(h.file_path, h.span_ids) for h in hits] == [("calc/stats.py", ["mean"])]
+
+
+def test_a_prebuilt_index_needs_its_own_embedder(tmp_path):
+    from swegym import SwegymError
+
+    from swegym_moatless.code_index import CodeIndex
+
+    index = CodeIndex.from_persist_dir(DATA / "prebuilt", read=read, paths=FILES, embedder=HashingEmbedder(dim=64))
+    with pytest.raises(SwegymError, match="256 dimensions"):
+        index.search(query="median")
+    (tmp_path / "settings.json").write_text("{}")
+    with pytest.raises(SwegymError, match="not a readable MoatlessTools index"):
+        CodeIndex.from_persist_dir(tmp_path, read=read, paths=FILES)

@@ -175,6 +175,7 @@ class CodeIndex:
         #: the base commit's texts when built here (empty for a prebuilt index); ``read`` gives current ones
         self.files: dict[str, str] = {}
         self._modules: dict[tuple[str, str], Optional[Module]] = {}
+        self._matrix = None
 
     # -- building ---------------------------------------------------------------------------
     @classmethod
@@ -390,7 +391,7 @@ class CodeIndex:
         if self.vectors and len(q) != len(self.vectors[0]):
             raise SwegymError(f"the index was built with {self.embed_model} ({len(self.vectors[0])} dimensions) but "
                               f"queries are embedded with {self.embedder.name} ({len(q)}); pass the index's embedder")
-        scored = sorted(range(len(self.chunks)), key=lambda i: (_l2(q, self.vectors[i]), i))[:VECTOR_TOP_K]
+        scored = self._nearest(q, VECTOR_TOP_K)
         include = set(self.matching_files(file_pattern)) if file_pattern else set()
         if file_pattern and not include:
             return []
@@ -408,6 +409,17 @@ class CodeIndex:
                 continue
             out.append(chunk)
         return out
+
+    def _nearest(self, q: Sequence[float], k: int) -> list[int]:
+        """Chunk indexes by ascending L2 distance (ties: index order), as the fork's flat faiss index."""
+        try:
+            import numpy as np
+        except ImportError:
+            return sorted(range(len(self.chunks)), key=lambda i: (_l2(q, self.vectors[i]), i))[:k]
+        if self._matrix is None:
+            self._matrix = np.asarray(self.vectors, dtype=np.float64).reshape(len(self.vectors), -1)
+        dist = ((self._matrix - np.asarray(q, dtype=np.float64)) ** 2).sum(axis=1)
+        return [int(i) for i in np.argsort(dist, kind="stable")[:k]]
 
     def find_by_name(self, class_names: Optional[list[str]] = None, function_names: Optional[list[str]] = None,
                      file_pattern: Optional[str] = None, include_functions_in_class: bool = True,
