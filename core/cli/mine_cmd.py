@@ -1,18 +1,27 @@
 """``swegym tasks mine``: turn a repository's history into validated SWE-Gym tasks."""
 from __future__ import annotations
 
+import os
+import signal
+import sys
+
 import click
 
 from ..errors import SwegymError
 from .options import runtime_options
 
 
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
+
+
 @click.command("mine")
 @click.option("--repo", required=True, help="The repository, owner/name.")
 @click.option("--since", default=None, help="Only commits after this date (git's --since, e.g. 2023-01-01).")
-@click.option("--until", default=None, help="Only commits before this date.")
+@click.option("--until", default=None, help="Only commits before this date (git's --until, e.g. 2023-11-20).")
 @click.option("--pr", "prs", multiple=True, type=int, help="Mine just these pull requests (repeatable).")
-@click.option("--limit", type=click.IntRange(min=1), default=None, help="Examine at most this many candidates (newest first).")
+@click.option("--limit", type=click.IntRange(min=1), default=None, help="Stop once this many candidates (newest first) are decided, kept or dropped; candidates an earlier "
+                   "run decided count, infrastructure errors do not (the next candidate is taken).")
 @click.option("--workers", type=click.IntRange(min=1), default=1, show_default=True, help="Candidates mined in parallel.")
 @click.option("-o", "--output", default="tasks.jsonl", show_default=True, type=click.Path(dir_okay=False),
               help="Task rows are appended here (JSONL); mine-report.json goes next to it.")
@@ -36,7 +45,7 @@ def mine_cmd(repo: str, since: str | None, until: str | None, prs: tuple[int, ..
     Each candidate's environment is built, its test files run on base + test_patch and on base +
     test_patch + patch, twice each. Kept rows are appended to OUTPUT; every candidate's outcome
     (kept, dropped + reason, build and test time) goes to mine-report.json. A rerun skips
-    decided candidates. GITHUB_TOKEN / GITHUB_API_URL configure the GitHub API.
+    decided candidates (and retries errors); Ctrl-C stops the sandboxes and exits 130. GITHUB_TOKEN / GITHUB_API_URL configure the GitHub API.
 
     \b
     Examples:
@@ -51,10 +60,22 @@ def mine_cmd(repo: str, since: str | None, until: str | None, prs: tuple[int, ..
     sources = {name: Path(path) for name, path in (runtime_options.get("repo_sources") or {}).items()}
     if sources and repo not in sources:
         raise SwegymError(f"--repo-source names {', '.join(sources)} but --repo is {repo!r}")
-    result = mine_tasks(repo, output, source=sources.get(repo), since=since, until=until, prs=prs, limit=limit,
-                        workers=workers, runtime_name=runtime_name, runtime_options=runtime_options, env_spec=env_spec,
-                        statements=statements, github=False if offline else None, report_path=report_path, ref=ref,
-                        repeats=repeats, timeout=timeout, run_tests=not no_exec)
+    previous = signal.getsignal(signal.SIGTERM)
+    signal.signal(signal.SIGTERM, _interrupt)  # SIGTERM stops like Ctrl-C
+    try:
+        result = mine_tasks(repo, output, source=sources.get(repo), since=since, until=until, prs=prs, limit=limit,
+                            workers=workers, runtime_name=runtime_name, runtime_options=runtime_options,
+                            env_spec=env_spec, statements=statements, github=False if offline else None,
+                            report_path=report_path, ref=ref, repeats=repeats, timeout=timeout, run_tests=not no_exec)
+    except KeyboardInterrupt:
+        # mine_tasks has saved the decided candidates and removed the sandboxes; the workers' threads
+        # may still be unwinding from their removed containers: do not wait for them.
+        click.echo("interrupted: decided candidates are saved; rerun the same command to resume", err=True)
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(130)
+    finally:
+        signal.signal(signal.SIGTERM, previous)
     s = result.summary
     click.echo(f"candidates {s['candidates']}  kept {s['kept']}  dropped {s['dropped']}  errors {s['error']}  "
                f"({result.examined} mined now in {result.seconds:.0f}s)")

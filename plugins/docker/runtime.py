@@ -307,6 +307,12 @@ class DockerRuntime(Runtime):
         except Exception:
             pass  # already gone; `swegym cleanup` catches anything left over
 
+    def abort(self) -> None:
+        """Ctrl-C: close, and force-remove every container this process still has (sandboxes and image
+        builds), so that threads blocked on them return at once and the process can exit."""
+        self.close()
+        hygiene.remove_all()
+
     def close(self) -> None:
         """Remove pooled containers and release the client (open sandboxes stay usable until closed)."""
         if self.watchdog is not None:
