@@ -1,4 +1,4 @@
-"""swegym plugin: the ``ray`` executor — rollouts as Ray tasks on a local or remote cluster.
+"""swegym plugin: the ``ray`` executor — rollouts on a pool of Ray actors, local or on a cluster.
 
 Light on purpose: ray is imported only when the executor is created.
 """
@@ -10,7 +10,7 @@ from swegym import hookimpl
 
 
 def _ray_executor(**options: Any):
-    """Each rollout a Ray task; a per-node custom resource caps containers per node."""
+    """A pool of rollout worker actors; a per-node custom resource caps containers per node."""
     from .executor import RayExecutor
 
     return RayExecutor(**options)
