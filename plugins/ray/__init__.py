@@ -1,4 +1,4 @@
-"""swegym plugin: the ``ray`` executor — rollouts as Ray tasks on a local or remote cluster.
+"""swegym plugin: the ``ray`` executor — rollouts on a pool of Ray actors, local or on a cluster.
 
 Light on purpose: ray is imported only when the executor is created.
 """
@@ -12,7 +12,7 @@ from .options import RayOptions
 
 
 def create_executor(**options: Any):
-    """Each rollout a Ray task; a per-node custom resource caps containers per node."""
+    """A pool of rollout worker actors; a per-node custom resource caps containers per node."""
     from .executor import RayExecutor
 
     return RayExecutor(**RayOptions.from_dict(options).kwargs())
@@ -21,7 +21,7 @@ def create_executor(**options: Any):
 @hookimpl
 def register_executors(register):
     register("ray", create_executor, options=RayOptions,
-             description="Rollouts as Ray tasks on a local or remote Ray cluster.")
+             description="Rollouts on a pool of Ray actors (one per sandbox slot), local or on a cluster.")
 
 
 @hookimpl

@@ -19,4 +19,6 @@ class RayOptions(Options):
     num_cpus: float | None = None
     max_sandboxes_per_node: int | None = None
     runtime_env: dict[str, Any] | None = None
-    max_retries: int | None = None
+    max_reruns: int | None = None
+    forward_env: list[str] | None = None
+    placement_timeout_s: float | None = None
