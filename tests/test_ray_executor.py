@@ -69,7 +69,7 @@ def local_ray():
     ray = pytest.importorskip("ray")
     # functions defined here travel by value: the workers cannot import this test module
     ray.cloudpickle.register_pickle_by_value(sys.modules[__name__])
-    ray.init(num_cpus=2, resources={"swegym_sandbox": 2}, include_dashboard=False, log_to_driver=False)
+    ray.init(address="local", num_cpus=2, resources={"swegym_sandbox": 2}, include_dashboard=False, log_to_driver=False)
     try:
         yield ray
     finally:

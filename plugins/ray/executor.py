@@ -107,7 +107,10 @@ class RayExecutor(Executor):
                     ray.init(address=address, **kwargs)
                 else:
                     slots = max_sandboxes_per_node or self.workers
-                    ray.init(resources={SANDBOX_RESOURCE: slots}, num_cpus=max(2, os.cpu_count() or 2), **kwargs)
+                    # address="local": start a fresh instance, never attach to another cluster that
+                    # happens to run on this machine (ray.init() alone would join the newest one)
+                    ray.init(address="local", resources={SANDBOX_RESOURCE: slots},
+                             num_cpus=max(2, os.cpu_count() or 2), **kwargs)
                     self._started_here = True
             except Exception as exc:  # noqa: BLE001
                 raise InfrastructureError(f"could not start or reach Ray ({address or 'local'}): {exc}") from exc
