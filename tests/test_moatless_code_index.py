@@ -182,3 +182,29 @@ def test_a_prebuilt_index_needs_its_own_embedder(tmp_path):
     (tmp_path / "settings.json").write_text("{}")
     with pytest.raises(SwegymError, match="not a readable MoatlessTools index"):
         CodeIndex.from_persist_dir(tmp_path, read=read, paths=FILES)
+
+
+@pytest.mark.parametrize("case", GOLDENS["identify"], ids=lambda c: f"{json.dumps(c['args'])}-{c['max_tokens']}")
+def test_identify_search_result_context_matches_the_fork(prebuilt, case):
+    """Search → ranked spans → IdentifyCode's file context (shared token budget, init, related, small classes)."""
+    from types import SimpleNamespace
+
+    from swegym_moatless.context import FileContext
+
+    result = prebuilt.search(**case["args"])
+    ranked = [SimpleNamespace(file_path=h.file_path, span_id=s.span_id, rank=s.rank, tokens=s.tokens)
+              for h in result.hits for s in h.spans]
+    ctx = FileContext(read, max_tokens=case["max_tokens"])
+    ctx.add_ranked_spans(ranked)
+    if ctx.files:
+        ctx.expand_context_with_init_spans()
+        ctx.expand_context_with_related_spans(max_tokens=case["max_tokens"], set_tokens=True)
+        ctx.expand_small_classes(max_tokens=case["max_tokens"])
+    # related spans are added in set order in the fork (PYTHONHASHSEED), sorted in swegym: the
+    # spans and their allowances must agree; the prompt (which walks the file) must be identical
+    def key(rows):
+        return [(r["file_path"], sorted((s["span_id"], s["tokens"] or 0) for s in r.get("spans", []))) for r in rows]
+
+    assert key(ctx.dict()) == key(case["context"])
+    assert ctx.create_prompt(show_span_ids=True, show_line_numbers=False, exclude_comments=True,
+                             show_outcommented_code=True, outcomment_code_comment="... rest of the code") == case["prompt"]
