@@ -208,3 +208,11 @@ def test_identify_search_result_context_matches_the_fork(prebuilt, case):
     assert key(ctx.dict()) == key(case["context"])
     assert ctx.create_prompt(show_span_ids=True, show_line_numbers=False, exclude_comments=True,
                              show_outcommented_code=True, outcomment_code_comment="... rest of the code") == case["prompt"]
+
+
+def test_crlf_files_are_read_in_text_mode_as_the_fork_reads_them():
+    crlf = {p: t.replace("\n", "\r\n") for p, t in FILES.items()}
+    index = CodeIndex.build(crlf, HashingEmbedder())
+    plain = CodeIndex.build(FILES, HashingEmbedder())
+    assert [(c.file_path, c.text) for c in index.chunks] == [(c.file_path, c.text) for c in plain.chunks]
+    assert index.search(function_names=["median"]).hits[0].span_ids == ["median"]

@@ -36,7 +36,7 @@ from typing import Callable, Iterable, Optional, Sequence
 from swegym import InfrastructureError, SwegymError
 
 from .chunking import Chunk, SplitSettings, category_of, split_file
-from .codeblocks import BlockType, CodeBlock, Module, parse_python
+from .codeblocks import BlockType, CodeBlock, Module, parse_python, text_mode
 from .embedders import Embedder, HashingEmbedder, create_embedder
 
 INDEX_FORMAT = 2
@@ -189,7 +189,7 @@ class CodeIndex:
         by_function: dict[str, list] = {}
         for path in sorted(p for p in files if p.endswith(".py") and not _hidden(p)):
             try:
-                module = parse_python(files[path], path)
+                module = parse_python(text_mode(files[path]), path)
             except ValueError:
                 continue  # the fork skips a file its parser rejects
             for block in _post_order(module):
@@ -280,6 +280,7 @@ class CodeIndex:
         content = self.read(file_path)
         if content is None:
             return None
+        content = text_mode(content)
         key = (file_path, content)
         if key not in self._modules:
             try:

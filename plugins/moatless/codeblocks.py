@@ -611,6 +611,11 @@ class PythonParser:
         return span_id
 
 
+def text_mode(content: str) -> str:
+    """Newlines as Python's text-mode ``open`` gives them: the fork reads every file that way."""
+    return content.replace("\r\n", "\n").replace("\r", "\n") if "\r" in content else content
+
+
 def parse_python(content: str, file_path: Optional[str] = None) -> Module:
     """Parse one file into the fork's block tree (raises ValueError where the fork's parser does)."""
     return PythonParser().parse(content, file_path)

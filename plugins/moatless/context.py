@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Callable, Iterable, Optional
 
-from .codeblocks import BlockSpan, BlockType, CodeBlock, Group, Module, SpanType, parse_python
+from .codeblocks import BlockSpan, BlockType, CodeBlock, Group, Module, SpanType, parse_python, text_mode
 
 
 @dataclass
@@ -180,6 +180,7 @@ class FileContext:
             content = self._read(file_path)
             if content is None:
                 return None
+            content = text_mode(content)
             self._files[file_path] = ContextFile(file_path, content, self._module(file_path, content))
         return self._files[file_path]
 
@@ -188,6 +189,7 @@ class FileContext:
         f = self._files.get(file_path)
         content = self._read(file_path)
         if f is not None and content is not None:
+            content = text_mode(content)
             f.content, f.module = content, self._module(file_path, content)
 
     def add_span_to_context(self, file_path: str, span_id: str, tokens: Optional[int] = None) -> bool:
