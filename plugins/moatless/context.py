@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Callable, Iterable, Optional
 
-from .codeblocks import BlockSpan, BlockType, CodeBlock, Group, Module, SpanType, parse_python, text_mode
+from .codeblocks import BlockSpan, BlockType, CodeBlock, Group, Module, SpanType, parse_cached, text_mode
 
 
 @dataclass
@@ -160,20 +160,14 @@ class FileContext:
         self._read = read
         self.max_tokens = max_tokens
         self._files: dict[str, ContextFile] = {}
-        self._modules: dict[tuple[str, str], Optional[Module]] = {}
 
     @property
     def files(self) -> list[ContextFile]:
         return list(self._files.values())
 
-    def _module(self, file_path: str, content: str) -> Optional[Module]:
-        key = (file_path, content)
-        if key not in self._modules:
-            try:
-                self._modules[key] = parse_python(content, file_path) if file_path.endswith(".py") else None
-            except ValueError:
-                self._modules[key] = None
-        return self._modules[key]
+    @staticmethod
+    def _module(file_path: str, content: str) -> Optional[Module]:
+        return parse_cached(content, file_path) if file_path.endswith(".py") else None
 
     def get_context_file(self, file_path: str) -> Optional[ContextFile]:
         if file_path not in self._files:
