@@ -35,7 +35,7 @@ from typing import Callable, Iterable, Optional, Sequence
 
 from swegym import InfrastructureError, SwegymError
 
-from .chunking import Chunk, SplitSettings, category_of, split_file
+from .chunking import Chunk, SplitSettings, split_file
 from .codeblocks import BlockType, CodeBlock, Module, parse_cached, text_mode
 from .embedders import Embedder, HashingEmbedder, create_embedder
 
@@ -634,6 +634,8 @@ def sandbox_reader(sandbox, paths: Iterable[str]) -> Callable[[str], Optional[st
 INITIAL_SEARCH_RESULTS = 50
 INITIAL_SPANS_PER_FILE = 5
 INITIAL_CONTEXT_TOKENS = 4000
+#: what the fork's SearchCode appends to its first user message before ``initial_context(...)``
+INITIAL_CONTEXT_INTRO = "\n\nHere's some files that might be relevant when formulating the search.\n"
 
 
 def initial_context(index: CodeIndex, issue: str) -> str:
@@ -641,7 +643,8 @@ def initial_context(index: CodeIndex, issue: str) -> str:
 
     50 results, 5 spans per file, every span added with a 1-token allowance (so only the first
     block of each span is shown), no span ids, no line numbers, comments hidden, no ``# ...``
-    markers. The scaffold adds the fork's lead-in sentence before it.
+    markers. The scaffold appends ``INITIAL_CONTEXT_INTRO + initial_context(index, issue)`` to the
+    first SearchCode user message, as the fork does (``moatless/find/search.py``).
     """
     from .context import FileContext
 
