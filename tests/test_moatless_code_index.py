@@ -216,3 +216,20 @@ def test_crlf_files_are_read_in_text_mode_as_the_fork_reads_them():
     plain = CodeIndex.build(FILES, HashingEmbedder())
     assert [(c.file_path, c.text) for c in index.chunks] == [(c.file_path, c.text) for c in plain.chunks]
     assert index.search(function_names=["median"]).hits[0].span_ids == ["median"]
+
+
+def test_a_lexical_ranker_is_refused_and_hashing_is_deterministic():
+    from swegym import SwegymError
+
+    from swegym_moatless.code_index import resolve_embedder
+
+    with pytest.raises(SwegymError, match="needs vectors"):
+        resolve_embedder("bm25")
+    a, b = HashingEmbedder().embed(["def median(values)"]), resolve_embedder("hashing").embed(["def median(values)"])
+    assert a == b and abs(sum(x * x for x in a[0]) - 1) < 1e-9
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("make_goldens", DATA / "make_goldens.py")
+    make_goldens = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(make_goldens)  # the formula the goldens were made with
+    assert a[0] == make_goldens.hashing_vector("def median(values)")
