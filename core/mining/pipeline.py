@@ -257,13 +257,11 @@ def mine_tasks(
     finally:
         bar.close()
         report.flush()
+        runtime.drain()  # sandboxes the harness released in the background
         if owns_runtime:
             runtime.close()
         if github is not None and hasattr(github, "close"):
             github.close()
-        from ..harness.evaluate import drain_closes
-
-        drain_closes()
     summary = {**report.summary(), "skipped_without_code_and_tests": skipped_no_tests}
     return MineResult(output, report.path, list(rows.values()), summary, time.perf_counter() - started, len(todo))
 
