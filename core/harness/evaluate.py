@@ -13,6 +13,7 @@ from __future__ import annotations
 import time
 from typing import Any, Callable
 
+from .. import retry
 from ..errors import InfrastructureError, SandboxKilled, SwegymError
 from ..files import SAFE_ERRORS
 from ..interfaces import Runtime, Sandbox
@@ -203,27 +204,36 @@ def evaluate(
                               details={"reason": "touches_test_infrastructure", "files": offending})
     spec = make_eval_spec(task, test_cmd, spec_file)
     attempts: list[str] = []
-    for attempt in range(retries + 1):
+    body = patch if (patch or "").strip() else None
+
+    def once() -> EvalResult:
+        opener = sandbox if not attempts else None  # a retry always opens a new sandbox
         try:
-            opener = sandbox if attempt == 0 else None
-            result = _run_once(task, patch if (patch or "").strip() else None, runtime, spec, timeout, run_id, opener)
-            result.duration_s = time.perf_counter() - started
-            if attempts:
-                result.details["infrastructure_retries"] = attempts
-            return result
+            return _run_once(task, body, runtime, spec, timeout, run_id, opener)
         except SwegymError:
             raise
-        except Exception as exc:  # noqa: BLE001 - classified below
-            cause = getattr(exc, "cause", None) or f"{type(exc).__name__}: {exc}"
-            attempts.append(cause)
-            if not is_infrastructure(exc):
-                return EvalResult(task.instance_id, "error", error=f"harness error: {cause}",
-                                  duration_s=time.perf_counter() - started, details={"attempts": attempts})
-            if attempt < retries:
-                sleep(backoff * (2 ** attempt))
-    return EvalResult(task.instance_id, "error", error=f"infrastructure: {attempts[-1]}",
-                      duration_s=time.perf_counter() - started,
-                      details={"attempts": attempts, "infrastructure": True})
+        except Exception as exc:  # noqa: BLE001 - classified by retry_on below
+            attempts.append(getattr(exc, "cause", None) or f"{type(exc).__name__}: {exc}")
+            raise
+
+    try:
+        result = retry.call(once, retry_on=lambda exc: not isinstance(exc, SwegymError) and is_infrastructure(exc),
+                            attempts=retries + 1, wait=lambda n, _exc: backoff * (2 ** n), sleep=sleep)
+    except SwegymError:
+        raise
+    except retry.RetriesExhausted as gave_up:
+        details: dict[str, Any] = {"attempts": attempts, "infrastructure": True}
+        if gave_up.reason == "budget":
+            details["retry_budget_spent"] = True
+        return EvalResult(task.instance_id, "error", error=f"infrastructure: {attempts[-1]}",
+                          duration_s=time.perf_counter() - started, details=details)
+    except Exception:  # noqa: BLE001 - not infrastructure: the harness itself failed
+        return EvalResult(task.instance_id, "error", error=f"harness error: {attempts[-1]}",
+                          duration_s=time.perf_counter() - started, details={"attempts": attempts})
+    result.duration_s = time.perf_counter() - started
+    if attempts:
+        result.details["infrastructure_retries"] = attempts
+    return result
 
 
 __all__ = ["evaluate", "is_infrastructure", "APPLY_COMMANDS", "PATCH_PATH", "TEST_PATCH_PATH"]
