@@ -104,3 +104,34 @@ def test_a_wait_longer_than_the_time_left_stops_at_once():
         retry.call(fail, retry_on=lambda exc: True, attempts=5, wait=lambda n, exc: 10.0, time_left=lambda: 1.0,
                    sleep=lambda s: pytest.fail("must not sleep"))
     assert info.value.reason == "time" and info.value.next_wait == 10.0 and len(calls) == 1
+
+
+def test_a_rollout_and_its_layers_spend_one_budget(monkeypatch):
+    """execute_rollout opens RunConfig.retry_budget; a model-call layer inside it spends the same budget."""
+    from swegym.orchestration import RunConfig, rollout
+    from swegym.types import Task
+
+    calls = []
+
+    def model_call() -> None:
+        calls.append("model")
+        raise ConnectionError("HTTP 503")
+
+    def rollout_with_a_flaky_model(request, timings, sampling):
+        calls.append("rollout")
+        try:  # what a policy does: retry its call, then report the infrastructure failure
+            retry.call(model_call, retry_on=lambda exc: isinstance(exc, ConnectionError), attempts=7,
+                       wait=lambda n, exc: 0.0)
+        except retry.RetriesExhausted as gave_up:
+            raise InfrastructureError(f"model still failing: {gave_up.last}") from None
+
+    monkeypatch.setattr(rollout, "_rollout_once", rollout_with_a_flaky_model)
+    config = RunConfig(infra_retries=2, retry_backoff_s=0, retry_budget=4, evaluate=False)
+    record = rollout.execute_rollout(rollout.RolloutRequest(config, Task("o__r-1", "o/r", "abc"), 0, "r"))
+    # without the budget: 3 rollout tries × 7 model calls = 21 calls; with it: 1 first try + 4 retries
+    assert calls == ["rollout"] + ["model"] * 5
+    assert record.status == "error" and "retry budget is spent" in record.evaluation.error
+    monkeypatch.setattr(config, "retry_budget", None)
+    calls.clear()
+    rollout.execute_rollout(rollout.RolloutRequest(config, Task("o__r-1", "o/r", "abc"), 0, "r"))
+    assert calls.count("rollout") == 3 and calls.count("model") == 21
