@@ -72,7 +72,8 @@ def test_rft_and_run_share_their_sampling_and_sandbox_settings(tmp_path):
     assert (cfg.samples, cfg.temperature, cfg.max_tokens, cfg.network) == (4, 0.5, 99, True)
     assert cfg.runtime_options == {"cpus": 1} and cfg.runtime_options is not rft.runtime_options
     assert set(shared) == {"samples", "temperature", "first_greedy", "top_p", "max_tokens", "seed", "runtime",
-                           "runtime_options", "eval_timeout", "infra_retries", "network", "rollout_timeout"}
+                           "runtime_options", "eval_timeout", "infra_retries", "network", "rollout_timeout",
+                           "retry_budget"}
 
 
 def test_per_sample_sampling_is_stable_and_first_greedy():

@@ -103,8 +103,10 @@ def test_sandbox_reset_and_diff_quote_the_commit(docker_client, base_image, demo
     try:
         with runtime.open(calc) as box:
             box.task = replace(calc, base_commit="HEAD $(touch /tmp/pwned)")
-            for op in (box.reset, box.diff):
-                with pytest.raises(InfrastructureError):
+            from swegym.errors import RepositoryError
+
+            for op, error in ((box.reset, InfrastructureError), (box.diff, RepositoryError)):
+                with pytest.raises(error):
                     op()
             assert box.run("test -e /tmp/pwned; echo $?").output.strip() == "1"
     finally:

@@ -314,14 +314,12 @@ def mine_tasks(
     finally:
         bar.close()
         report.flush()
+        if not stop.is_set():
+            runtime.drain()  # sandboxes the harness released in the background
         if owns_runtime and not stop.is_set():
             runtime.close()
         if github is not None and hasattr(github, "close"):
             github.close()
-        if not stop.is_set():
-            from ..harness.evaluate import drain_closes
-
-            drain_closes()
     missing = [n for n in wanted if n not in stats["walked"]]
     if missing:
         sys.stderr.write(f"warning: pull request(s) {', '.join(map(str, missing))} not found on the main line "

@@ -13,6 +13,7 @@ import traceback
 from dataclasses import dataclass
 from typing import Any
 
+from .. import retry
 from ..deadline import DeadlineExceeded, deadline
 from ..errors import InfrastructureError, SandboxKilled, SwegymError
 from ..options import StopReason
@@ -104,29 +105,49 @@ def execute_rollout(request: RolloutRequest) -> RolloutRecord:
     trajectory: Trajectory | None = None
     failure: str | None = None
     killed: SandboxKilled | None = None
-    for attempt in range(config.infra_retries + 1):
+
+    def once() -> Trajectory:
         try:
-            trajectory = _rollout_once(request, timings, sampling)
-            break
+            return _rollout_once(request, timings, sampling)
         except SwegymError:
             raise  # a usage error (unknown plugin, bad option) stops the run
+        except (SandboxKilled, DeadlineExceeded) as exc:
+            attempts.append(exc.cause)
+            raise
+        except Exception as exc:  # noqa: BLE001 - classified by _retryable
+            attempts.append(_cause(exc))
+            raise
+
+    with retry.budget(config.retry_budget):  # every layer below spends this rollout's budget
+        try:
+            trajectory = retry.call(once, retry_on=_retryable, attempts=config.infra_retries + 1,
+                                    wait=lambda n, _exc: config.retry_backoff_s * (2 ** n))
+        except SwegymError:
+            raise
         except SandboxKilled as exc:  # the agent's commands broke its own sandbox: its outcome
             killed = exc
-            attempts.append(exc.cause)
-            break
         except DeadlineExceeded as exc:  # retrying would spend the whole budget again
-            attempts.append(exc.cause)
             failure = f"infrastructure: {exc} ({exc.cause})"
-            break
-        except Exception as exc:  # noqa: BLE001 - classified here
-            cause = _cause(exc)
-            attempts.append(cause)
-            if not _is_infrastructure(exc):
-                failure = f"scaffold crashed: {cause}\n{traceback.format_exc()}"
-                break
-            failure = f"infrastructure: {cause}"
-            if attempt < config.infra_retries:
-                time.sleep(config.retry_backoff_s * (2 ** attempt))
+        except retry.RetriesExhausted as gave_up:
+            spent = " (the rollout's retry budget is spent)" if gave_up.reason == "budget" else ""
+            failure = f"infrastructure: {attempts[-1]}{spent}"
+        except Exception:  # noqa: BLE001 - the scaffold crashed: the agent's outcome, not retried
+            failure = f"scaffold crashed: {attempts[-1]}\n{traceback.format_exc()}"
+        record = _finish(request, trajectory, killed, failure, timings, attempts, sampling)
+    timings["total_s"] = time.perf_counter() - started
+    return record
+
+
+def _retryable(exc: BaseException) -> bool:
+    """Infrastructure failures are retried; a killed sandbox or a spent deadline is not."""
+    return _is_infrastructure(exc) and not isinstance(exc, (SandboxKilled, DeadlineExceeded))
+
+
+def _finish(request: RolloutRequest, trajectory: Trajectory | None, killed: SandboxKilled | None,
+            failure: str | None, timings: dict[str, float], attempts: list[str],
+            sampling: SamplingParams) -> RolloutRecord:
+    """Evaluate what the rollout produced (or record why it produced nothing)."""
+    config, task = request.config, request.task
     if killed is not None:
         trajectory = Trajectory(instance_id=task.instance_id, scaffold=config.scaffold,
                                 stop_reason="sandbox_killed", metadata={})
@@ -148,7 +169,6 @@ def execute_rollout(request: RolloutRequest) -> RolloutRecord:
         evaluation = None
     trajectory.run_id = trajectory.run_id or request.run_id
     trajectory.scaffold = trajectory.scaffold or config.scaffold
-    timings["total_s"] = time.perf_counter() - started
     return RolloutRecord(key=RolloutKey(task.instance_id, request.sample_index), trajectory=trajectory,
                          evaluation=evaluation, timings=timings, attempts=attempts, repo=task.repo,
                          policy=config.policy, sampling=dataclasses.asdict(sampling))

@@ -6,10 +6,12 @@ and are removed on close, at exit and on SIGTERM (see :mod:`swegym_docker.hygien
 """
 from __future__ import annotations
 
+import atexit
 import os
 import threading
 import time
 import uuid
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -119,6 +121,9 @@ class DockerRuntime(Runtime):
         # open() of the same image (best-of-k rollouts, retries) skips the ~0.5 s container start.
         self.pool_size = max(int(pool_size), 0)
         self._closed = False
+        self._closer: ThreadPoolExecutor | None = None
+        self._closer_lock = threading.Lock()
+        self._pending: set[Future] = set()
         hygiene.install()
         self._pool: dict[tuple[str, bool, str], list[Any]] = {}
         self._pool_lock = threading.Lock()
@@ -299,13 +304,32 @@ class DockerRuntime(Runtime):
             thread.join(max(deadline - time.monotonic(), 0))
 
     def _remove_container(self, container_id: str) -> None:
-        hygiene.untrack(container_id)
-        try:
-            # v=True: layer images committed from a build container declare VOLUME /root/.cache, so
-            # each sandbox gets an anonymous volume that would otherwise outlive it (a disk leak)
-            self.client.api.remove_container(container_id, force=True, v=True)
-        except Exception:
-            pass  # already gone; `swegym cleanup` catches anything left over
+        hygiene.remove_container(self.client.api, container_id)
+
+    # -- lifecycle of released sandboxes ----------------------------------------------------------
+    def release(self, sandbox: Any) -> None:
+        """Close ``sandbox`` on a background thread: removing a container takes ~0.5 s."""
+        with self._closer_lock:
+            if self._closer is None:
+                self._closer = ThreadPoolExecutor(max_workers=4, thread_name_prefix="swegym-close")
+                atexit.register(self.drain)
+            future = self._closer.submit(_close_quietly, sandbox)
+            self._pending.add(future)
+        future.add_done_callback(self._forget)
+
+    def _forget(self, future: Future) -> None:
+        with self._closer_lock:
+            self._pending.discard(future)
+
+    def drain(self, timeout: float | None = 120.0) -> None:
+        """Wait until every released sandbox is closed."""
+        with self._closer_lock:
+            pending = list(self._pending)
+        for future in pending:
+            try:
+                future.result(timeout=timeout)
+            except Exception:  # noqa: BLE001 - _close_quietly swallows; a timeout leaves it to hygiene
+                pass
 
     def abort(self) -> None:
         """Ctrl-C: close, and force-remove every container this process still has (sandboxes and image
@@ -315,6 +339,7 @@ class DockerRuntime(Runtime):
 
     def close(self) -> None:
         """Remove pooled containers and release the client (open sandboxes stay usable until closed)."""
+        self.drain()
         if self.watchdog is not None:
             self.watchdog.close()
         with self._pool_lock:
@@ -324,3 +349,10 @@ class DockerRuntime(Runtime):
         for container, session in pooled:
             session.close()
             self._remove_container(container.id)
+
+
+def _close_quietly(sandbox: Any) -> None:
+    try:
+        sandbox.close()
+    except Exception:  # noqa: BLE001 - closing a sandbox of a dead daemon must not hide a result
+        pass
