@@ -115,7 +115,10 @@ class Options:
     def validate(self) -> None:
         """Check values; override and raise SwegymError naming the option."""
         if "function_calling" in self._given:
-            self.function_calling = function_calling(self.function_calling)  # type: ignore[attr-defined]
+            try:
+                self.function_calling = function_calling(self.function_calling)  # type: ignore[attr-defined]
+            except SwegymError as exc:
+                raise SwegymError(f"{self.component}: {exc}") from None
 
     def kwargs(self) -> dict[str, Any]:
         """The given options under the constructor's names (defaults stay the constructor's)."""

@@ -142,11 +142,18 @@ def test_run_refuses_bad_names_before_any_work(tmp_path, args, message):
     assert elapsed < 3, f"took {elapsed:.1f}s to refuse"
 
 
-def test_unknown_config_key_is_an_error_naming_it(tmp_path):
+@pytest.mark.parametrize("text, message", [
+    ("run:\n  scaffold: openhands\n  scaffold_opt: ['profil=v2.1']\n", "unknown option(s) profil; valid options:"),
+    ("run:\n  scafold: openhands\n", "unknown option(s) scafold for `swegym run`; valid: "),
+    ("runn:\n  scaffold: openhands\n", "unknown command or option 'runn' in the config file"),
+    ("tasks:\n  mine:\n    offlin: true\n", "unknown option(s) offlin for `swegym tasks mine`"),
+])
+def test_unknown_config_key_is_an_error_naming_it(tmp_path, text, message):
     cfg = tmp_path / "swegym.yaml"
-    cfg.write_text("run:\n  scaffold: openhands\n  scaffold_opt: ['profil=v2.1']\n")
+    cfg.write_text(text)
     out = swegym_cli("--config", str(cfg), "run", "--run-dir", str(tmp_path / "r"), cwd=tmp_path)
-    assert out.returncode == 2 and "unknown option(s) profil" in out.stderr, out.stderr
+    assert out.returncode == 2 and message in out.stderr, out.stderr
+    assert not (tmp_path / "r").exists()
 
 
 @pytest.mark.parametrize("command", [["eval", "--predictions", "gold", "--run-dir", "R"], ["validate"],
