@@ -213,3 +213,34 @@ def test_third_party_scaffold_flag_reaches_it(tmp_path, docker_client, base_imag
     refused = swegym_cli("-p", "swegym_hello", "run", "--scaffold", "openhands", "--hello-greeting", "x",
                          "--run-dir", str(tmp_path / "no"), env_extra=env)
     assert refused.returncode == 2 and "--hello-greeting is an option of scaffold 'shell-once'" in refused.stderr
+
+
+def test_every_options_class_covers_its_constructor():
+    """A keyword added to a component's constructor must be added to its Options too (or it is refused)."""
+    import inspect
+
+    from swegym_docker.options import DockerOptions
+    from swegym_docker.runtime import DockerRuntime
+    from swegym_hf.options import HFOptions
+    from swegym_hf.policy import HFPolicy
+    from swegym_litellm.options import LiteLLMOptions
+    from swegym_litellm.policy import LiteLLMPolicy
+    from swegym_openhands.options import OpenHandsOptions
+    from swegym_openhands.scaffold import CodeActScaffold
+    from swegym_orm.options import OrmOptions
+    from swegym_orm.verifier import OrmVerifier
+    from swegym_ray.executor import RayExecutor
+    from swegym_ray.options import RayOptions
+    from swegym_replay.options import ReplayOptions
+    from swegym_replay.policy import ReplayPolicy
+
+    from swegym.orchestration.executors import LocalExecutor, LocalOptions
+
+    pairs = [(DockerOptions, DockerRuntime), (HFOptions, HFPolicy), (LiteLLMOptions, LiteLLMPolicy),
+             (OpenHandsOptions, CodeActScaffold), (OrmOptions, OrmVerifier), (RayOptions, RayExecutor),
+             (ReplayOptions, ReplayPolicy), (LocalOptions, LocalExecutor)]
+    for options, cls in pairs:
+        params = [p.name for p in list(inspect.signature(cls.__init__).parameters.values())[1:]
+                  if p.kind not in (p.VAR_KEYWORD, p.VAR_POSITIONAL)]
+        declared = {options.renames.get(f, f) for f in options.field_names()}
+        assert set(params) == declared, (options.__name__, set(params) ^ declared)
