@@ -244,3 +244,19 @@ def test_every_options_class_covers_its_constructor():
                   if p.kind not in (p.VAR_KEYWORD, p.VAR_POSITIONAL)]
         declared = {options.renames.get(f, f) for f in options.field_names()}
         assert set(params) == declared, (options.__name__, set(params) ^ declared)
+
+
+def test_a_run_started_with_old_option_names_still_resumes(tmp_path):
+    """A manifest that says max_iterations compares equal to today's max_steps."""
+    from swegym.orchestration import RunConfig
+    from swegym.orchestration.engine import _check_resumable
+
+    old = RunConfig(scaffold="openhands", scaffold_options={"max_iterations": 5}, policy="replay",
+                    policy_options={"path": "t.jsonl"})
+    new = RunConfig(scaffold="openhands", scaffold_options={"max_steps": 5}, policy="replay",
+                    policy_options={"path": "t.jsonl"})
+    _check_resumable({"config": old.public()}, new, tmp_path)
+    changed = RunConfig(scaffold="openhands", scaffold_options={"max_steps": 6}, policy="replay",
+                        policy_options={"path": "t.jsonl"})
+    with pytest.raises(swegym.DataError, match="scaffold_options"):
+        _check_resumable({"config": old.public()}, changed, tmp_path)
