@@ -115,7 +115,10 @@ class Options:
     def validate(self) -> None:
         """Check values; override and raise SwegymError naming the option."""
         if "function_calling" in self._given:
-            self.function_calling = function_calling(self.function_calling)  # type: ignore[attr-defined]
+            try:
+                self.function_calling = function_calling(self.function_calling)  # type: ignore[attr-defined]
+            except SwegymError as exc:
+                raise SwegymError(f"{self.component}: {exc}") from None
 
     def kwargs(self) -> dict[str, Any]:
         """The given options under the constructor's names (defaults stay the constructor's)."""
@@ -141,4 +144,18 @@ def shared_options(kind: str, name: str, values: dict[str, Any]) -> dict[str, An
     return {k: v for k, v in values.items() if v is not None and k in accepted}
 
 
-__all__ = ["FUNCTION_CALLING", "Options", "StopReason", "function_calling", "options_class", "shared_options"]
+def canonical(kind: str, name: str, options: dict[str, Any]) -> dict[str, Any]:
+    """``options`` with older key names read as today's (``max_iterations`` → ``max_steps``), so a
+    run directory started before a rename still resumes."""
+    from .plugins import get_registry
+
+    try:
+        cls = get_registry().get(kind, name).options
+    except SwegymError:
+        return dict(options)
+    if cls is None:
+        return dict(options)
+    return {cls.aliases.get(str(k).replace("-", "_"), k): v for k, v in options.items()}
+
+
+__all__ = ["canonical", "FUNCTION_CALLING", "Options", "StopReason", "function_calling", "options_class", "shared_options"]

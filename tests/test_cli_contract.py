@@ -142,11 +142,18 @@ def test_run_refuses_bad_names_before_any_work(tmp_path, args, message):
     assert elapsed < 3, f"took {elapsed:.1f}s to refuse"
 
 
-def test_unknown_config_key_is_an_error_naming_it(tmp_path):
+@pytest.mark.parametrize("text, message", [
+    ("run:\n  scaffold: openhands\n  scaffold_opt: ['profil=v2.1']\n", "unknown option(s) profil; valid options:"),
+    ("run:\n  scafold: openhands\n", "unknown option(s) scafold for `swegym run`; valid: "),
+    ("runn:\n  scaffold: openhands\n", "unknown command or option 'runn' in the config file"),
+    ("tasks:\n  mine:\n    offlin: true\n", "unknown option(s) offlin for `swegym tasks mine`"),
+])
+def test_unknown_config_key_is_an_error_naming_it(tmp_path, text, message):
     cfg = tmp_path / "swegym.yaml"
-    cfg.write_text("run:\n  scaffold: openhands\n  scaffold_opt: ['profil=v2.1']\n")
+    cfg.write_text(text)
     out = swegym_cli("--config", str(cfg), "run", "--run-dir", str(tmp_path / "r"), cwd=tmp_path)
-    assert out.returncode == 2 and "unknown option(s) profil" in out.stderr, out.stderr
+    assert out.returncode == 2 and message in out.stderr, out.stderr
+    assert not (tmp_path / "r").exists()
 
 
 @pytest.mark.parametrize("command", [["eval", "--predictions", "gold", "--run-dir", "R"], ["validate"],
@@ -206,3 +213,50 @@ def test_third_party_scaffold_flag_reaches_it(tmp_path, docker_client, base_imag
     refused = swegym_cli("-p", "swegym_hello", "run", "--scaffold", "openhands", "--hello-greeting", "x",
                          "--run-dir", str(tmp_path / "no"), env_extra=env)
     assert refused.returncode == 2 and "--hello-greeting is an option of scaffold 'shell-once'" in refused.stderr
+
+
+def test_every_options_class_covers_its_constructor():
+    """A keyword added to a component's constructor must be added to its Options too (or it is refused)."""
+    import inspect
+
+    from swegym_docker.options import DockerOptions
+    from swegym_docker.runtime import DockerRuntime
+    from swegym_hf.options import HFOptions
+    from swegym_hf.policy import HFPolicy
+    from swegym_litellm.options import LiteLLMOptions
+    from swegym_litellm.policy import LiteLLMPolicy
+    from swegym_openhands.options import OpenHandsOptions
+    from swegym_openhands.scaffold import CodeActScaffold
+    from swegym_orm.options import OrmOptions
+    from swegym_orm.verifier import OrmVerifier
+    from swegym_ray.executor import RayExecutor
+    from swegym_ray.options import RayOptions
+    from swegym_replay.options import ReplayOptions
+    from swegym_replay.policy import ReplayPolicy
+
+    from swegym.orchestration.executors import LocalExecutor, LocalOptions
+
+    pairs = [(DockerOptions, DockerRuntime), (HFOptions, HFPolicy), (LiteLLMOptions, LiteLLMPolicy),
+             (OpenHandsOptions, CodeActScaffold), (OrmOptions, OrmVerifier), (RayOptions, RayExecutor),
+             (ReplayOptions, ReplayPolicy), (LocalOptions, LocalExecutor)]
+    for options, cls in pairs:
+        params = [p.name for p in list(inspect.signature(cls.__init__).parameters.values())[1:]
+                  if p.kind not in (p.VAR_KEYWORD, p.VAR_POSITIONAL)]
+        declared = {options.renames.get(f, f) for f in options.field_names()}
+        assert set(params) == declared, (options.__name__, set(params) ^ declared)
+
+
+def test_a_run_started_with_old_option_names_still_resumes(tmp_path):
+    """A manifest that says max_iterations compares equal to today's max_steps."""
+    from swegym.orchestration import RunConfig
+    from swegym.orchestration.engine import _check_resumable
+
+    old = RunConfig(scaffold="openhands", scaffold_options={"max_iterations": 5}, policy="replay",
+                    policy_options={"path": "t.jsonl"})
+    new = RunConfig(scaffold="openhands", scaffold_options={"max_steps": 5}, policy="replay",
+                    policy_options={"path": "t.jsonl"})
+    _check_resumable({"config": old.public()}, new, tmp_path)
+    changed = RunConfig(scaffold="openhands", scaffold_options={"max_steps": 6}, policy="replay",
+                        policy_options={"path": "t.jsonl"})
+    with pytest.raises(swegym.DataError, match="scaffold_options"):
+        _check_resumable({"config": old.public()}, changed, tmp_path)

@@ -76,6 +76,31 @@ def cli(ctx: click.Context, config_file: str | None, plugins: tuple[str, ...]) -
     """
     if config_file:
         ctx.default_map = load_config_file(config_file)
+        check_config(ctx.default_map, cli, config_file)
+
+
+def check_config(section: dict, group: click.Group, path: str, where: str = "") -> None:
+    """Refuse a config key no command or option has (click would ignore it), naming it and the valid ones."""
+    from ..errors import DataError
+
+    own = {p.name for p in group.params if p.name} if where else set()
+    for key, value in section.items():
+        cmd = group.commands.get(key) or group.commands.get(key.replace("_", "-"))
+        if cmd is None:
+            if key in own:
+                continue
+            label = f"`swegym {where.strip('.').replace('.', ' ')}`" if where else "the config file"
+            raise DataError(f"unknown command or option {key!r} in {label}; valid: "
+                            f"{', '.join(sorted(set(group.commands) | own - {'help'}))}", path=path)
+        if isinstance(cmd, click.Group):
+            if isinstance(value, dict):
+                check_config(value, cmd, path, f"{where}{key}.")
+            continue
+        names = {p.name for p in cmd.params if p.name}
+        unknown = sorted(set(value or {}) - names) if isinstance(value, dict) else []
+        if unknown:
+            raise DataError(f"unknown option(s) {', '.join(unknown)} for `swegym {(where + key).replace('.', ' ')}`; "
+                            f"valid: {', '.join(sorted(n for n in names if n != 'help'))}", path=path)
 
 
 cli.add_command(plugins_cmd)

@@ -70,12 +70,12 @@ def _train_config(path: str | None, pairs: tuple[str, ...]) -> dict[str, Any]:
               help="Command serving a checkpoint, run and awaited each iteration: placeholders {model} {name} {port} {host}.")
 @click.option("--serve-timeout", type=float, default=900, show_default=True, help="Seconds to wait for the server to answer.")
 @click.option("--workers", "-w", type=click.IntRange(min=1), default=1, show_default=True, help="Concurrent rollouts.")
-@click.option("--executor", default="local", show_default=True, help="Executor plugin (see `swegym plugins`).")
+@click.option("--executor", default=None, help="Executor plugin (default local, or the one a given flag selects).")
 @step_and_grading_options
 @click.option("--scaffold-opt", multiple=True, help="KEY=VALUE passed to the scaffold (repeatable).")
 @click.option("--no-progress", is_flag=True, help="No progress bars.")
 @runtime_flags
-@uses("scaffold")
+@uses("scaffold", "executor")
 def rft_cmd(**opts: Any) -> None:
     """Rejection-sampling fine-tuning: sample, grade, train on what resolved, sample with the new model.
 
@@ -102,10 +102,14 @@ def rft_cmd(**opts: Any) -> None:
 
     from ..plugins import get_registry
 
-    get_registry().check(scaffold=opts["scaffold"], executor=opts["executor"], trainer=opts["trainer"],
+    from .plugin_flags import selected
+
+    executor = selected("executor", opts["executor"]) or "local"
+    get_registry().check(scaffold=opts["scaffold"], executor=executor, trainer=opts["trainer"],
                          policy=opts["first_policy"])
     scaffold_options = component_settings("scaffold", opts["scaffold"], {"max_steps": opts["max_steps"]},
                                           opts["scaffold_opt"], "--scaffold-opt")
+    executor_options = component_settings("executor", executor, {"workers": opts["workers"]}, (), "")
     runtime_options = runtime_options_from_flags(opts)
     tasks = load_tasks(opts["dataset"], split=opts["split"], instance_ids=opts["instance_ids"] or None,
                        repo=opts["repo"] or None, limit=opts["limit"])
@@ -125,7 +129,7 @@ def rft_cmd(**opts: Any) -> None:
         seed_runs=list(opts["seed_runs"]), api_base=opts["api_base"], serve_cmd=opts["serve_cmd"],
         serve_timeout=opts["serve_timeout"], runtime=opts["runtime"], runtime_options=runtime_options,
         eval_timeout=opts["eval_timeout"], infra_retries=opts["infra_retries"], network=opts["network"],
-        executor=opts["executor"], executor_options={"workers": opts["workers"]},
+        executor=executor, executor_options=executor_options,
     )
     summary = run_rft(config, tasks, dataset=opts["dataset"], progress=not opts["no_progress"])
     click.echo(json.dumps({"work_dir": summary["work_dir"], "final_model": summary["final_model"],

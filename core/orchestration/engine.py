@@ -88,8 +88,16 @@ def _manifest(config: RunConfig, run_id: str, tasks: Sequence[Task], dataset: st
 
 
 def _check_resumable(old: dict[str, Any], config: RunConfig, path: Path) -> None:
+    from ..options import canonical
+
     new = config.public()
-    changed = [f for f in _RESUMABLE_FIELDS if old.get("config", {}).get(f) != new.get(f)]
+    before = dict(old.get("config", {}))
+    for kind in ("scaffold", "policy"):  # older option names (max_iterations…) compare as today's
+        key = f"{kind}_options"
+        if isinstance(before.get(key), dict) and before.get(kind) == new.get(kind):
+            before[key] = canonical(kind, new[kind], before[key])
+            new[key] = canonical(kind, new[kind], new[key])
+    changed = [f for f in _RESUMABLE_FIELDS if before.get(f) != new.get(f)]
     if changed:
         raise DataError(f"this run directory was started with a different {', '.join(changed)}; "
                         f"resume with the same settings or pick a new --run-dir", path=str(path))
