@@ -256,8 +256,10 @@ def run_scenario(name: str, spec: dict) -> dict:
         index = FixedIndex(SEARCH_HITS, SEMANTIC_HITS)
         workspace = Workspace(file_repo=FileRepository(str(repo)), code_index=index, max_file_context_tokens=16000)
         global_params, params = state_params()
+        logs = Path(tmp) / "prompt_logs"
+        logs.mkdir()
         loop = AgenticLoop(transitions=search_and_code_transitions(global_params=global_params, state_params=params),
-                           workspace=workspace, max_cost=1.0, instructor_mode=Mode.JSON)
+                           workspace=workspace, max_cost=1.0, instructor_mode=Mode.JSON, prompt_log_dir=str(logs))
         _Script.replies, _Script.requests = list(spec["replies"]), []
         try:
             response = loop.run(task["problem_statement"])
@@ -266,7 +268,10 @@ def run_scenario(name: str, spec: dict) -> dict:
             outcome = {"status": "error", "message": f"{type(exc).__name__}: {exc}"}
         workspace.save()
         diff = subprocess.run(["git", "diff"], cwd=repo, capture_output=True, text=True, check=True).stdout
-    return {"scenario": name, "task": spec["task"], "fork_commit": FORK_COMMIT, "model": MODEL,
+        # what scripts/export_to_oai_dataset.py turns into SFT rows: one prompt log per state visit
+        # (a visit's later calls overwrite its file), error logs skipped
+        prompt_logs = [{"file": p.name} | json.loads(p.read_text()) for p in sorted(logs.glob("*.json"))]
+    return {"prompt_logs": prompt_logs, "scenario": name, "task": spec["task"], "fork_commit": FORK_COMMIT, "model": MODEL,
             "replies": spec["replies"], "requests": _Script.requests, "outcome": outcome, "diff": diff,
             "index_calls": index.calls, "unused_replies": len(_Script.replies)}
 
