@@ -108,6 +108,32 @@ class LiteLLMEmbedder(Embedder):
         return out
 
 
+class HashingEmbedder(Embedder):
+    """A deterministic bag-of-words vector (feature hashing), no model: the fork-index default offline.
+
+    Each ``\\w+`` word (lower-cased) adds ±1 at ``sha256(word)[:8] % dim`` (sign from the 9th hex
+    digit); the vector is L2-normalised. Identical on every machine, so goldens made with the fork
+    (tests/data/moatless/index/make_goldens.py uses the same formula) compare exactly.
+    """
+
+    name = "hashing"
+
+    def __init__(self, dim: int = 256, **_):
+        self.dim = dim
+
+    def embed(self, texts: Sequence[str], *, query: bool = False) -> list[list[float]]:
+        import hashlib
+
+        out = []
+        for text in texts:
+            vec = [0.0] * self.dim
+            for word in re.findall(r"\w+", text.lower()):
+                h = hashlib.sha256(word.encode()).hexdigest()
+                vec[int(h[:8], 16) % self.dim] += 1.0 if int(h[8], 16) % 2 == 0 else -1.0
+            out.append(_normalize(vec))
+        return out
+
+
 class BM25Ranker(Embedder):
     """Okapi BM25 over code words: the fallback when no embedding model is available."""
 
@@ -161,6 +187,7 @@ EMBEDDERS: dict[str, Callable[..., Embedder]] = {
     "auto": _auto,
     "minilm": MiniLMEmbedder,
     "bm25": BM25Ranker,
+    "hashing": HashingEmbedder,
     "litellm": LiteLLMEmbedder,
 }
 

@@ -1,0 +1,3 @@
+from .stats import mean, median, clamp
+
+__all__ = ["mean", "median", "clamp"]
