@@ -8,7 +8,6 @@ search hits, and every message of every request is compared exactly, for every s
 from __future__ import annotations
 
 import json
-import re
 import subprocess
 from pathlib import Path
 from typing import Any
@@ -17,9 +16,9 @@ import pytest
 
 from swegym import Policy
 from swegym.demo import materialize
-from swegym_moatless.index import build_index
+from swegym_moatless.code_index import CodeIndex
 from swegym_moatless.scaffold import MoatlessScaffold
-from swegym_moatless.workspace import SearchHit, SpanHit
+from swegym_moatless.code_index import SearchCodeHit, SearchCodeResponse, SpanHit
 from swegym_replay.policy import ReplayPolicy
 
 from test_moatless_scaffold import CALC, GitDirSandbox
@@ -35,13 +34,13 @@ class FixedHits:
         self._search, self._semantic = search, semantic
 
     @staticmethod
-    def _hits(hits: dict[str, list[str]]) -> list[SearchHit]:
-        return [SearchHit(path, [SpanHit(s, i) for i, s in enumerate(spans)]) for path, spans in hits.items()]
+    def _hits(hits: dict[str, list[str]]) -> list[SearchCodeHit]:
+        return [SearchCodeHit(path, [SpanHit(s, i) for i, s in enumerate(spans)]) for path, spans in hits.items()]
 
-    def search(self, **_: Any) -> list[SearchHit]:
+    def search(self, **_: Any) -> list[SearchCodeHit]:
         return self._hits(self._search)
 
-    def semantic_search(self, **_: Any) -> list[SearchHit]:
+    def semantic_search(self, **_: Any) -> list[SearchCodeHit]:
         return self._hits(self._semantic)
 
 
@@ -61,26 +60,6 @@ class Recording(Policy):
         self.requests.append({"messages": messages, "stop": sampling.stop, "max_tokens": sampling.max_tokens,
                               "tools": tools})
         return self.inner.complete(messages, tools=tools, sampling=sampling)
-
-
-# The rendered code inside these blocks comes from the code index's renderer (the fork's
-# FileContext.create_prompt); everything around them is the state machine's.
-_RENDERED = [
-    re.compile(r"(<file_context>\n)(.*?)(\n</file_context>)", re.DOTALL),
-    re.compile(r"(<search_results>\n)(.*?)(\n</search_results>)", re.DOTALL),
-    re.compile(r"(Here's some files that might be relevant when formulating the search.\n)(.*?)(\n\n<file_context>|\Z)",
-               re.DOTALL),
-]
-
-
-def _mask_rendered(messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    out = []
-    for m in messages:
-        content = m["content"]
-        for pattern in _RENDERED:
-            content = pattern.sub(lambda g: g.group(1) + "<rendered code>" + g.group(3), content)
-        out.append(m | {"content": content})
-    return out
 
 
 def _golden(name: str) -> dict[str, Any]:
@@ -105,7 +84,7 @@ def calc_task(demo_tasks):
 def calc_index():
     path, _ = materialize("calc")
     files = {str(p.relative_to(path)): p.read_text() for p in path.rglob("*.py") if ".git" not in p.parts}
-    return build_index(files, "bm25")
+    return CodeIndex.build(files, "hashing")
 
 
 def _run(name: str, calc_task, calc_index, tmp_path):
@@ -126,7 +105,9 @@ def _run(name: str, calc_task, calc_index, tmp_path):
     return golden, policy, traj
 
 
-def _compare(golden, policy, traj, mask) -> None:
+@pytest.mark.parametrize("name", GOLDENS)
+def test_every_request_matches_the_fork_exactly(name, calc_task, calc_index, tmp_path):
+    golden, policy, traj = _run(name, calc_task, calc_index, tmp_path)
     states = [r["state"] for r in golden["requests"]]
     assert [c["state"] for c in traj.metadata["calls"]] == states, traj.metadata["stop_detail"]
     for i, (want, got) in enumerate(zip(golden["requests"], policy.requests)):
@@ -134,25 +115,10 @@ def _compare(golden, policy, traj, mask) -> None:
         assert got["tools"] is None, where
         assert got["max_tokens"] == want["max_tokens"], where
         assert got["stop"] == want["stop"], where
-        want_messages, got_messages = want["messages"], got["messages"]
-        if mask:
-            want_messages, got_messages = _mask_rendered(want_messages), _mask_rendered(got_messages)
-        assert len(got_messages) == len(want_messages), where
-        for j, (w, g) in enumerate(zip(want_messages, got_messages)):
+        assert len(got["messages"]) == len(want["messages"]), where
+        for j, (w, g) in enumerate(zip(want["messages"], got["messages"])):
             assert g == w, f"{where}, message {j} ({w['role']})"
     assert len(policy.requests) == len(golden["requests"])
-
-
-@pytest.mark.parametrize("name", GOLDENS)
-def test_every_request_matches_the_fork_around_the_rendered_code(name, calc_task, calc_index, tmp_path):
-    """Prompts, history, retries, re-asks, diffs, lint feedback, limits: all but the code rendering."""
-    _compare(*_run(name, calc_task, calc_index, tmp_path), mask=True)
-
-
-@pytest.mark.xfail(strict=True, reason="the code blocks need the fork's renderer (issue 17 item 6, h-moat-index)")
-@pytest.mark.parametrize("name", GOLDENS)
-def test_every_request_matches_the_fork_exactly(name, calc_task, calc_index, tmp_path):
-    _compare(*_run(name, calc_task, calc_index, tmp_path), mask=False)
 
 
 @pytest.mark.parametrize("name", GOLDENS)
@@ -160,7 +126,7 @@ def test_outcome_and_patch_match_the_fork(name, calc_task, calc_index, tmp_path)
     golden, _, traj = _run(name, calc_task, calc_index, tmp_path)
     assert traj.stop_reason == golden["outcome"]["status"], traj.metadata["stop_detail"]
     assert traj.metadata["stop_detail"] == golden["outcome"]["message"]
-    assert traj.patch.strip().splitlines()[-2:] == golden["diff"].strip().splitlines()[-2:]
+    assert traj.patch == golden["diff"]
 
 
 @pytest.mark.parametrize("name", GOLDENS)
@@ -171,6 +137,6 @@ def test_sft_rows_are_the_forks_prompt_logs(name, calc_task, calc_index, tmp_pat
     rows = sft_samples(traj, "moatless-calls")
     want = [log["messages"] + [{"role": "assistant", "content": log["completion"][0]["content"]}]
             for log in golden["prompt_logs"] if not log["error"]]
-    assert [_mask_rendered(r["messages"]) for r in rows] == [_mask_rendered(m) for m in want]
+    assert [r["messages"] for r in rows] == want
     assert [r["state"] for r in rows] == [log["file"].split("_", 1)[1].removesuffix(".json")
                                           for log in golden["prompt_logs"] if not log["error"]]

@@ -15,7 +15,7 @@ import pytest
 import swegym
 from swegym import CommandResult, Policy, PolicyResponse, Sandbox, ToolCall, Usage
 from swegym.demo import materialize
-from swegym_moatless.index import build_index
+from swegym_moatless.code_index import CodeIndex
 from swegym_moatless.scaffold import MoatlessScaffold
 
 CALC = "swegym-demo__calc-1"
@@ -100,7 +100,7 @@ def calc_task(demo_tasks):
 def calc_index(calc_task):
     path, _ = materialize("calc")
     files = {str(p.relative_to(path)): p.read_text() for p in path.rglob("*.py") if ".git" not in p.parts}
-    return build_index(files, "bm25")
+    return CodeIndex.build(files, "hashing")
 
 
 @pytest.fixture()

@@ -32,7 +32,7 @@ from swegym import (
 )
 
 from .fork_actions import parse_reply, reask_message
-from .index import CodeIndex, index_for_sandbox
+from .code_index import CodeIndex, index_for_sandbox, list_repo_files, sandbox_reader
 from .messages import completion_messages
 from .settings import MoatlessSettings
 from .states import FINISHED, REJECTED, STATES, TRANSITIONS, Response, State
@@ -121,20 +121,12 @@ class MoatlessScaffold(Scaffold):
     # -- setup ------------------------------------------------------------------------------
     def _workspace(self, sandbox: Sandbox, index: CodeIndex) -> Workspace:
         repo_dir = getattr(sandbox, "repo_dir", "/testbed").rstrip("/")
-        modified: set[str] = set()
-
-        def read_current(path: str) -> str | None:
-            if path not in index.files:
-                return None
-            if path in modified:
-                return sandbox.read_file(f"{repo_dir}/{path}")
-            return index.files[path]
 
         def write_file(path: str, content: str) -> None:
             sandbox.write_file(f"{repo_dir}/{path}", content)
-            modified.add(path)
 
-        return Workspace(index, read_current, write_file, self.settings.max_file_context_tokens)
+        return Workspace(index, sandbox_reader(sandbox, list_repo_files(sandbox)), write_file,
+                         self.settings.max_file_context_tokens)
 
     def _sampling(self, sampling: SamplingParams | None, state: State) -> SamplingParams:
         base = copy.copy(sampling) if sampling else SamplingParams(temperature=self.settings.temperature)
@@ -145,7 +137,8 @@ class MoatlessScaffold(Scaffold):
     # -- the loop ---------------------------------------------------------------------------
     def run(self, task: Task, sandbox: Sandbox, policy: Policy, sampling: SamplingParams | None = None) -> Trajectory:
         started = time.monotonic()
-        index = self._index or index_for_sandbox(sandbox, task, self.embedder, use_cache=self.use_index_cache)
+        index = self._index or index_for_sandbox(sandbox, task, self.embedder, use_cache=self.use_index_cache,
+                                                 index_store_dir=self.index_store_dir)
         index_s = time.monotonic() - started
         run = Run(issue=task.problem_statement, workspace=self._workspace(sandbox, index), settings=self.settings)
         calls: list[dict[str, Any]] = []
@@ -198,7 +191,8 @@ class MoatlessScaffold(Scaffold):
                       "calls": total.calls, "cost": total.cost,
                       "reference_cost": sum(r.cost for v in run.visits for r in v.actions)},
             "timings": {"index_s": round(index_s, 3), "total_s": round(time.monotonic() - started, 3)},
-            "index": {"embedder": index.embedder.name, "files": len(index.files), "spans": len(index.spans)},
+            "index": {"embedder": index.embedder.name, "embed_model": index.embed_model,
+                      "chunks": len(index.chunks), "prebuilt": not index.files},
             "transitions": [_visit_dict(v) for v in run.visits],
             "calls": calls,
             "file_context": run.workspace.file_context.to_metadata(),

@@ -297,12 +297,11 @@ class PlanToCode(State):
                                   f"You can only request changes to files that are in file context:\n{files_str}")
         span_ids = fc.get_spans(rfc.file_path)
         span = fc.edit_span(rfc.file_path, rfc.span_id)
-        allowed = rfc.span_id in span_ids or self.settings.allow_hallucinated_spans \
-            or fc.is_parent_of_context_span(rfc.file_path, rfc.span_id)
-        if span is None or not allowed:
-            return Response.retry(f"Span not found: {rfc.span_id}. Available spans: {', '.join(span_ids)}")
-        if self.settings.allow_hallucinated_spans and rfc.span_id not in span_ids:
+        if span is None and self.settings.allow_hallucinated_spans and fc.hallucinated_span(rfc.file_path, rfc.span_id):
             fc.add_span_to_context(rfc.file_path, rfc.span_id)
+            span = fc.edit_span(rfc.file_path, rfc.span_id)
+        if span is None:
+            return Response.retry(f"Span not found: {rfc.span_id}. Available spans: {', '.join(span_ids)}")
         if span.tokens > self.settings.max_tokens_in_edit_prompt:
             return Response.transition("edit_code", {"instructions": rfc.instructions, "file_path": rfc.file_path,
                                                      "span_id": rfc.span_id})
