@@ -129,8 +129,11 @@ class MoatlessScaffold(Scaffold):
                          self.settings.max_file_context_tokens)
 
     def _sampling(self, sampling: SamplingParams | None, state: State) -> SamplingParams:
+        """The caller's sampling (the fork's temperature 1.0 and 2,000 tokens when none is given);
+        the stop words are the state's (``</replace>`` for EditCode), as the fork sends them."""
         base = copy.copy(sampling) if sampling else SamplingParams(temperature=self.settings.temperature)
-        base.max_tokens = self.settings.max_tokens
+        if base.max_tokens is None:
+            base.max_tokens = self.settings.max_tokens
         base.stop = state.stop_words()
         return base
 
