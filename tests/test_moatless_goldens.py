@@ -101,7 +101,7 @@ def _run(name: str, calc_task, calc_index, tmp_path):
             return workspace
 
     policy = Recording(golden["replies"])
-    traj = Scaffold(index=calc_index, lint=(name == "lint")).run(calc_task, sandbox, policy)
+    traj = Scaffold(index=calc_index, **golden["swegym_options"]).run(calc_task, sandbox, policy)
     return golden, policy, traj
 
 

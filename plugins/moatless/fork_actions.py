@@ -99,11 +99,19 @@ class ApplyChange(BaseModel):
     model_config = ConfigDict(extra="allow")
 
 
+class LineNumberClarification(BaseModel):
+    scratch_pad: str = Field(..., description="Thoughts on which lines to select")
+    start_line: int = Field(..., description="The start line of the code to be updated.")
+    end_line: int = Field(..., description="The end line of the code to be updated.")
+    reject: Optional[bool] = Field(None, description="Whether the request should be rejected.")
+
+
 ACTION_TYPES: dict[str, type[BaseModel] | None] = {
     "SearchCode": Search,
     "IdentifyCode": Identify,
     "DecideRelevance": Decision,
     "PlanToCode": ApplyChange,
+    "ClarifyCodeChange": LineNumberClarification,
     "EditCode": None,  # plain text: <replace>…</replace>, stop word </replace>
 }
 EDIT_STOP_WORDS = ["</replace>"]

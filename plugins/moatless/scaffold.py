@@ -158,8 +158,7 @@ class MoatlessScaffold(Scaffold):
                     if next_name is None:
                         raise SwegymError(f"moatless: no transition from {state.name} on {response.trigger!r}")
                     if next_name == "EditCode" and "start_line" not in response.output:
-                        raise _End("rejected", "the span is larger than max_tokens_in_edit_prompt; the fork would "
-                                               "ask ClarifyCodeChange, which swegym does not have")
+                        next_name = "ClarifyCodeChange"
                     run.current.trigger = response.trigger
                     if next_name in (FINISHED, REJECTED):
                         stop_reason = "finished" if next_name == FINISHED else "rejected"

@@ -40,6 +40,7 @@ class MoatlessSettings:
     plan_expand_context_with_related_spans: bool = False
     allow_hallucinated_spans: bool = False
     finish_on_review: bool = True
+    clarify_max_tokens_in_edit_prompt: int = 500
     plan_max_iterations: int = 8
     edit_max_iterations: int = 8
     edit_chain_of_thought: bool = False
@@ -94,6 +95,8 @@ SOURCES: dict[str, tuple[str, str]] = {
     "plan_expand_context_with_related_spans": ("PlanToCode", f"{SINGLE} state_params"),
     "allow_hallucinated_spans": ("PlanToCode", "edit/plan.py default"),
     "finish_on_review": ("PlanToCode", f"{SINGLE} state_params"),
+    "clarify_max_tokens_in_edit_prompt": ("ClarifyCodeChange", "edit/clarify.py default (single_sampling.py sets "
+                                          "750 for PlanToCode only)"),
     "plan_max_iterations": ("PlanToCode", "edit/plan.py default max_iterations"),
     "edit_max_iterations": ("EditCode", "edit/edit.py default max_iterations"),
     "edit_chain_of_thought": ("EditCode", f"{SINGLE} state_params"),

@@ -16,8 +16,10 @@ from pydantic import BaseModel
 from swegym import prompts
 
 from .fork_actions import ACTION_TYPES, EDIT_STOP_WORDS, Decision
+from .codeblocks import BlockType, Group
 from .lint import LintError, format_errors, introduced_errors
 from .settings import MoatlessSettings
+from .tokenizer import count_tokens
 
 if TYPE_CHECKING:
     from .scaffold import Run
@@ -439,12 +441,155 @@ class EditCode(State):
         return Response.retry(response_message)
 
 
+class ClarifyCodeChange(State):
+    """edit/clarify.py: ask for the lines to change when the span is too big for one edit."""
+
+    name = "ClarifyCodeChange"
+
+    def __init__(self, settings: MoatlessSettings, **data: Any):
+        super().__init__(settings, **data)
+        self._module = None
+        self._span = None
+        self._content = ""
+        self._file_context_str = ""
+
+    def init(self, run: "Run") -> None:
+        path, span_id = self.data["file_path"], self.data["span_id"]
+        file_context = run.workspace.create_file_context()
+        file_context.add_span_to_context(path, span_id)
+        context_file = file_context.get_file(path)
+        self._module, self._content = context_file.module, context_file.content
+        self._span = self._module.find_span_by_id(span_id)
+        block = self._span.initiating_block
+        if block.type == BlockType.CLASS:  # all signatures of a class
+            for child in block.children:
+                if child.type.group == Group.STRUCTURE and child.belongs_to_span \
+                        and child.belongs_to_span.span_id != self._span.span_id:
+                    file_context.add_span_to_context(path, child.belongs_to_span.span_id, tokens=1)
+        self._file_context_str = file_context.create_prompt(
+            show_line_numbers=True, show_span_ids=False, exclude_comments=False, show_outcommented_code=True,
+            outcomment_code_comment="... other code")
+
+    def system_prompt(self, run: "Run") -> str:
+        return _source("clarify_system")
+
+    def messages(self, run: "Run") -> list[dict[str, Any]]:
+        messages = [user(f"<instructions>\n{self.data['instructions']}\n</instructions>\n"
+                         f"<code>\n{self._file_context_str}\n</code>")]
+        messages.extend(run.retry_messages(self))
+        return messages
+
+    def handle(self, request: Any, run: "Run") -> Response:
+        if request.reject:
+            return Response.transition("reject", {"message": request.scratch_pad})
+        retry_message = self._verify_line_numbers(request)
+        if retry_message:
+            return Response.retry(retry_message)
+        if request.end_line - request.start_line < 4:
+            start_line, end_line = self._line_span(request.start_line, request.end_line,
+                                                   self.settings.clarify_max_tokens_in_edit_prompt)
+        else:
+            start_line, end_line = request.start_line, request.end_line
+        instructions = self.data["instructions"]
+        if request.scratch_pad:
+            instructions += "\n\n" + request.scratch_pad
+        return Response.transition("edit_code", {"instructions": instructions, "file_path": self.data["file_path"],
+                                                 "span_id": self.data["span_id"], "start_line": start_line,
+                                                 "end_line": end_line})
+
+    def _verify_line_numbers(self, lines: Any) -> Optional[str]:
+        span, limit = self._span, self.settings.clarify_max_tokens_in_edit_prompt
+        if lines.start_line <= span.start_line and lines.end_line >= span.end_line:
+            return (f"The provided line numbers {lines.start_line} - {lines.end_line} covers the whole code span. "
+                    f"You must specify line numbers of only lines you want to change.")
+        block = span.initiating_block
+        if block.type.group == Group.STRUCTURE:
+            last_block_content_line = block.children[0].start_line - 1
+            if lines.start_line == block.start_line and last_block_content_line >= lines.end_line \
+                    and block.sum_tokens() > limit:
+                clarify_msg = (f"The line numbers {lines.start_line} - {lines.end_line} only covers to the signature "
+                               f"of the {block.type.label}.")
+                return (f"{clarify_msg}. You need to specify the exact part of the code that needs to be updated to "
+                        f"fulfill the change.")
+        tokens = count_tokens("\n".join(self._content.split("\n")[lines.start_line - 1: lines.end_line]))
+        if tokens > limit:
+            clarify_msg = (f"Lines {lines.start_line} - {lines.end_line} has {tokens} tokens, which is higher than the "
+                           f"maximum allowed {limit} tokens in completion")
+            return (f"{clarify_msg}. You need to specify the exact part of the code that needs to be updated to fulfill "
+                    f"the change. If this is not possible you should reject the request.")
+        return None
+
+    def _line_span(self, start_line: int, end_line: int, max_tokens: int) -> tuple[int, int]:
+        start_block = _first_by_start_line(self._module, start_line)
+        if start_block is None:
+            raise ValueError(f"No block found in {self.data['file_path']} that starts at line {start_line}")
+        if start_block.type.group == Group.STRUCTURE and (not end_line or start_block.end_line > end_line):
+            structure = start_block
+        else:
+            structure = start_block.parent_of_group(Group.STRUCTURE)
+        if structure.sum_tokens() < max_tokens:
+            return structure.start_line, structure.end_line
+        end_line = end_line or start_line
+        lines = self._content.split("\n")
+        if structure.end_line - end_line < 5:
+            end_line = structure.end_line
+        else:
+            end_line = _post_end_line(end_line, structure.end_line, lines)
+        if start_line - structure.start_line < 5:
+            start_line = structure.start_line
+        else:
+            start_line = _pre_start_line(start_line, structure.start_line, lines)
+        return start_line, end_line
+
+
+def _first_by_start_line(block: Any, start_line: int) -> Any:
+    for child in block.children:
+        if child.start_line >= start_line:
+            return child
+        if child.end_line >= start_line:
+            if not child.children:
+                return child
+            found = _first_by_start_line(child, start_line)
+            if found:
+                return found
+    return None
+
+
+def _pre_start_line(start_line: int, min_start_line: int, lines: list[str], max_lines: int = 4) -> int:
+    if start_line > len(lines):
+        raise ValueError(f"start_line {start_line} is out of range ({len(lines)}).")
+    if start_line - min_start_line < max_lines:
+        return min_start_line
+    index = start_line - 1
+    found = [i for i in range(max(0, index - 1), max(min_start_line, index - max_lines) - 1, -1) if lines[i].strip()]
+    if found:
+        return found[-1] + 1
+    if lines[index].strip():
+        return index + 1
+    raise ValueError("No non-empty line found within 3 lines above the start_line.")
+
+
+def _post_end_line(end_line: int, max_end_line: int, lines: list[str], max_lines: int = 4) -> int:
+    if end_line < 1 or end_line > len(lines):
+        raise IndexError("end_line is out of range.")
+    if max_end_line - end_line < max_lines:
+        return max_end_line
+    index = end_line - 1
+    found = [i for i in range(min(len(lines) - 1, index + 1), min(max_end_line - 1, index + max_lines) + 1)
+             if lines[i].strip()]
+    if found:
+        return found[-1] + 1
+    if lines[index].strip():
+        return index + 1
+    raise ValueError("No non-empty line found within 3 lines after the end_line.")
+
+
 STATES: dict[str, type[State]] = {cls.name: cls for cls in (SearchCode, IdentifyCode, DecideRelevance, PlanToCode,
-                                                              EditCode)}
+                                                              ClarifyCodeChange, EditCode)}
 
 # search_and_code_transitions (transitions.py): (state, trigger) -> next state. PlanToCode's
-# "edit_code" without line numbers (span over max_tokens_in_edit_prompt) goes to ClarifyCodeChange
-# in the fork; swegym has no ClarifyCodeChange yet and rejects (README, knowing differences).
+# "edit_code" goes to EditCode with line numbers, else (a span over max_tokens_in_edit_prompt) to
+# ClarifyCodeChange: the fork picks the first transition whose required fields the output has.
 TRANSITIONS: dict[tuple[str, str], str] = {
     ("SearchCode", "did_search"): "IdentifyCode",
     ("SearchCode", "finish"): "PlanToCode",
@@ -452,7 +597,9 @@ TRANSITIONS: dict[tuple[str, str], str] = {
     ("IdentifyCode", "finish"): "DecideRelevance",
     ("DecideRelevance", "search"): "SearchCode",
     ("DecideRelevance", "finish"): "PlanToCode",
-    ("PlanToCode", "edit_code"): "EditCode",
+    ("PlanToCode", "edit_code"): "EditCode",  # or ClarifyCodeChange without start_line / end_line
+    ("ClarifyCodeChange", "edit_code"): "EditCode",
+    ("ClarifyCodeChange", "reject"): "PlanToCode",
     ("PlanToCode", "finish"): FINISHED,
     ("PlanToCode", "reject"): REJECTED,
     ("EditCode", "finish"): "PlanToCode",

