@@ -173,3 +173,18 @@ def test_lint_reports_only_the_errors_an_edit_introduced():
     assert [(e.code, e.message, e.line) for e in errors] == [("E0602", "Undefined variable 'undefined_b'", 4)]
     assert format_errors(errors) == ("\n\nThe following lint errors was introduced after this change:\n<lint_errors>\n"
                                      " * E0602: Undefined variable 'undefined_b' (line 4)\n\n</lint_errors>")
+
+
+def test_visit_and_transition_limits_are_the_forks(calc_task, calc_index, sandbox, tmp_path):
+    plan = J(scratch_pad="edit", action="modify", instructions="Fix.", file_path="calc/stats.py", span_id="clamp")
+    replies = SOLVE[:3] + [plan, "<reject>\nno\n</reject>"] * 9 + [plan]
+    traj = MoatlessScaffold(index=calc_index).run(calc_task, sandbox, Scripted(replies))
+    # loop.py: a state is refused once it has had more than max_iterations (8) earlier visits
+    assert (traj.stop_reason, traj.metadata["stop_detail"]) == ("rejected", "Max transitions exceeded for state PlanToCode.")
+    assert [c["state"] for c in traj.metadata["calls"]].count("PlanToCode") == 9
+    path, _ = materialize("calc")
+    subprocess.run(["git", "clone", "-q", str(path), str(tmp_path / "again")], check=True)
+    traj = MoatlessScaffold(index=calc_index, max_transitions=3).run(
+        calc_task, GitDirSandbox(calc_task, tmp_path / "again"), Scripted(SOLVE))
+    assert (traj.stop_reason, traj.metadata["stop_detail"]) == ("rejected", "Max transitions exceeded.")
+    assert len(traj.metadata["calls"]) == 3

@@ -237,6 +237,13 @@ SCENARIOS["clarify"] = {
         _j(scratch_pad="Done.", action="finish", finish="Fixed."),
     ],
 }
+# loop.py's per-state limit: PlanToCode and EditCode keep being re-entered until PlanToCode has had
+# more than max_iterations (8) earlier visits
+_PLAN = _j(scratch_pad="Edit.", action="modify", instructions="Fix clamp.", file_path="calc/stats.py", span_id="clamp")
+SCENARIOS["visit_limit"] = {
+    "task": "calc",
+    "replies": SCENARIOS["lint"]["replies"][:3] + [_PLAN, "<reject>\nNo.\n</reject>"] * 9 + [_PLAN],
+}
 SEARCH_HITS = {"calc/stats.py": ["clamp", "median"]}
 SEMANTIC_HITS = {"calc/stats.py": ["clamp", "mean"], "calc/__init__.py": ["imports"]}
 
