@@ -182,3 +182,54 @@ def test_a_prebuilt_index_needs_its_own_embedder(tmp_path):
     (tmp_path / "settings.json").write_text("{}")
     with pytest.raises(SwegymError, match="not a readable MoatlessTools index"):
         CodeIndex.from_persist_dir(tmp_path, read=read, paths=FILES)
+
+
+@pytest.mark.parametrize("case", GOLDENS["identify"], ids=lambda c: f"{json.dumps(c['args'])}-{c['max_tokens']}")
+def test_identify_search_result_context_matches_the_fork(prebuilt, case):
+    """Search → ranked spans → IdentifyCode's file context (shared token budget, init, related, small classes)."""
+    from types import SimpleNamespace
+
+    from swegym_moatless.context import FileContext
+
+    result = prebuilt.search(**case["args"])
+    ranked = [SimpleNamespace(file_path=h.file_path, span_id=s.span_id, rank=s.rank, tokens=s.tokens)
+              for h in result.hits for s in h.spans]
+    ctx = FileContext(read, max_tokens=case["max_tokens"])
+    ctx.add_ranked_spans(ranked)
+    if ctx.files:
+        ctx.expand_context_with_init_spans()
+        ctx.expand_context_with_related_spans(max_tokens=case["max_tokens"], set_tokens=True)
+        ctx.expand_small_classes(max_tokens=case["max_tokens"])
+    # related spans are added in set order in the fork (PYTHONHASHSEED), sorted in swegym: the
+    # spans and their allowances must agree; the prompt (which walks the file) must be identical
+    def key(rows):
+        return [(r["file_path"], sorted((s["span_id"], s["tokens"] or 0) for s in r.get("spans", []))) for r in rows]
+
+    assert key(ctx.dict()) == key(case["context"])
+    assert ctx.create_prompt(show_span_ids=True, show_line_numbers=False, exclude_comments=True,
+                             show_outcommented_code=True, outcomment_code_comment="... rest of the code") == case["prompt"]
+
+
+def test_crlf_files_are_read_in_text_mode_as_the_fork_reads_them():
+    crlf = {p: t.replace("\n", "\r\n") for p, t in FILES.items()}
+    index = CodeIndex.build(crlf, HashingEmbedder())
+    plain = CodeIndex.build(FILES, HashingEmbedder())
+    assert [(c.file_path, c.text) for c in index.chunks] == [(c.file_path, c.text) for c in plain.chunks]
+    assert index.search(function_names=["median"]).hits[0].span_ids == ["median"]
+
+
+def test_a_lexical_ranker_is_refused_and_hashing_is_deterministic():
+    from swegym import SwegymError
+
+    from swegym_moatless.code_index import resolve_embedder
+
+    with pytest.raises(SwegymError, match="needs vectors"):
+        resolve_embedder("bm25")
+    a, b = HashingEmbedder().embed(["def median(values)"]), resolve_embedder("hashing").embed(["def median(values)"])
+    assert a == b and abs(sum(x * x for x in a[0]) - 1) < 1e-9
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("make_goldens", DATA / "make_goldens.py")
+    make_goldens = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(make_goldens)  # the formula the goldens were made with
+    assert a[0] == make_goldens.hashing_vector("def median(values)")

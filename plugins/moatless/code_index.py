@@ -35,8 +35,8 @@ from typing import Callable, Iterable, Optional, Sequence
 
 from swegym import InfrastructureError, SwegymError
 
-from .chunking import Chunk, SplitSettings, category_of, split_file
-from .codeblocks import BlockType, CodeBlock, Module, parse_python
+from .chunking import Chunk, SplitSettings, split_file
+from .codeblocks import BlockType, CodeBlock, Module, parse_cached, text_mode
 from .embedders import Embedder, HashingEmbedder, create_embedder
 
 INDEX_FORMAT = 2
@@ -174,7 +174,6 @@ class CodeIndex:
         self.max_results = max_results
         #: the base commit's texts when built here (empty for a prebuilt index); ``read`` gives current ones
         self.files: dict[str, str] = {}
-        self._modules: dict[tuple[str, str], Optional[Module]] = {}
         self._matrix = None
 
     # -- building ---------------------------------------------------------------------------
@@ -188,9 +187,8 @@ class CodeIndex:
         by_class: dict[str, list] = {}
         by_function: dict[str, list] = {}
         for path in sorted(p for p in files if p.endswith(".py") and not _hidden(p)):
-            try:
-                module = parse_python(files[path], path)
-            except ValueError:
+            module = parse_cached(text_mode(files[path]), path)  # also warms the cache searches use
+            if module is None:
                 continue  # the fork skips a file its parser rejects
             for block in _post_order(module):
                 target = by_class if block.type == BlockType.CLASS else by_function if block.type == BlockType.FUNCTION else None
@@ -280,13 +278,7 @@ class CodeIndex:
         content = self.read(file_path)
         if content is None:
             return None
-        key = (file_path, content)
-        if key not in self._modules:
-            try:
-                self._modules[key] = parse_python(content, file_path) if file_path.endswith(".py") else None
-            except ValueError:
-                self._modules[key] = None
-        return self._modules[key]
+        return parse_cached(text_mode(content), file_path) if file_path.endswith(".py") else None
 
     def matching_files(self, file_pattern: str) -> list[str]:
         found = glob_paths(self.paths, file_pattern)
@@ -642,6 +634,8 @@ def sandbox_reader(sandbox, paths: Iterable[str]) -> Callable[[str], Optional[st
 INITIAL_SEARCH_RESULTS = 50
 INITIAL_SPANS_PER_FILE = 5
 INITIAL_CONTEXT_TOKENS = 4000
+#: what the fork's SearchCode appends to its first user message before ``initial_context(...)``
+INITIAL_CONTEXT_INTRO = "\n\nHere's some files that might be relevant when formulating the search.\n"
 
 
 def initial_context(index: CodeIndex, issue: str) -> str:
@@ -649,7 +643,8 @@ def initial_context(index: CodeIndex, issue: str) -> str:
 
     50 results, 5 spans per file, every span added with a 1-token allowance (so only the first
     block of each span is shown), no span ids, no line numbers, comments hidden, no ``# ...``
-    markers. The scaffold adds the fork's lead-in sentence before it.
+    markers. The scaffold appends ``INITIAL_CONTEXT_INTRO + initial_context(index, issue)`` to the
+    first SearchCode user message, as the fork does (``moatless/find/search.py``).
     """
     from .context import FileContext
 

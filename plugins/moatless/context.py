@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Callable, Iterable, Optional
 
-from .codeblocks import BlockSpan, BlockType, CodeBlock, Group, Module, SpanType, parse_python
+from .codeblocks import BlockSpan, BlockType, CodeBlock, Group, Module, SpanType, parse_cached, text_mode
 
 
 @dataclass
@@ -55,6 +55,20 @@ class ContextFile:
 
     def remove_span(self, span_id: str) -> None:
         self.spans = [s for s in self.spans if s.span_id != span_id]
+
+    def get_spans(self) -> list[BlockSpan]:
+        if self.module is None:
+            return []
+        return [b for b in (self.module.find_span_by_id(s.span_id) for s in self.spans) if b]
+
+    def expand_small_classes(self, max_tokens: int) -> None:
+        """One class span alone in a file: show the whole class when it is under ``max_tokens``."""
+        if self.module is None or len(self.spans) != 1:
+            return
+        span = self.module.find_span_by_id(self.spans[0].span_id)
+        if span and span.initiating_block.type == BlockType.CLASS and span.initiating_block.sum_tokens() < max_tokens:
+            for span_id in span.initiating_block.all_span_ids():
+                self.add_span(span_id)
 
     def context_size(self) -> int:
         if self.module is None:
@@ -146,26 +160,21 @@ class FileContext:
         self._read = read
         self.max_tokens = max_tokens
         self._files: dict[str, ContextFile] = {}
-        self._modules: dict[tuple[str, str], Optional[Module]] = {}
 
     @property
     def files(self) -> list[ContextFile]:
         return list(self._files.values())
 
-    def _module(self, file_path: str, content: str) -> Optional[Module]:
-        key = (file_path, content)
-        if key not in self._modules:
-            try:
-                self._modules[key] = parse_python(content, file_path) if file_path.endswith(".py") else None
-            except ValueError:
-                self._modules[key] = None
-        return self._modules[key]
+    @staticmethod
+    def _module(file_path: str, content: str) -> Optional[Module]:
+        return parse_cached(content, file_path) if file_path.endswith(".py") else None
 
     def get_context_file(self, file_path: str) -> Optional[ContextFile]:
         if file_path not in self._files:
             content = self._read(file_path)
             if content is None:
                 return None
+            content = text_mode(content)
             self._files[file_path] = ContextFile(file_path, content, self._module(file_path, content))
         return self._files[file_path]
 
@@ -174,6 +183,7 @@ class FileContext:
         f = self._files.get(file_path)
         content = self._read(file_path)
         if f is not None and content is not None:
+            content = text_mode(content)
             f.content, f.module = content, self._module(file_path, content)
 
     def add_span_to_context(self, file_path: str, span_id: str, tokens: Optional[int] = None) -> bool:
@@ -185,6 +195,65 @@ class FileContext:
         if f:
             for span_id in span_ids:
                 f.add_span(span_id, tokens)
+
+    def add_file(self, file_path: str, show_all_spans: bool = False) -> Optional[ContextFile]:
+        f = self.get_context_file(file_path)
+        if f and show_all_spans:
+            f.show_all_spans = True
+        return f
+
+    def get_file(self, file_path: str, add_if_not_found: bool = False) -> Optional[ContextFile]:
+        if file_path in self._files or not add_if_not_found:
+            return self._files.get(file_path)
+        return self.get_context_file(file_path)
+
+    def add_files_with_spans(self, files_with_spans: Iterable[tuple[str, Iterable[str]]]) -> None:
+        for file_path, span_ids in files_with_spans:
+            self.add_spans_to_context(file_path, span_ids)
+
+    def to_files_with_spans(self) -> list[tuple[str, list[str]]]:
+        return [(path, [s.span_id for s in f.spans]) for path, f in self._files.items()]
+
+    def remove_span_from_context(self, file_path: str, span_id: str, remove_file: bool = False) -> None:
+        f = self.get_context_file(file_path)
+        if f:
+            f.remove_span(span_id)
+            if not f.spans and remove_file:
+                self._files.pop(file_path, None)
+
+    def get_spans(self, file_path: str) -> list[BlockSpan]:
+        f = self.get_context_file(file_path)
+        return f.get_spans() if f else []
+
+    def expand_small_classes(self, max_tokens: int) -> None:
+        for f in self._files.values():
+            f.expand_small_classes(max_tokens)
+
+    def add_ranked_spans(self, ranked_spans: list, decay_rate: float = 1.05, min_tokens: int = 50) -> None:
+        """Search hits (objects with file_path, span_id, rank, tokens) shared out over ``max_tokens``.
+
+        All of them when they fit; else lowest-ranked dropped until each can have
+        ``min(tokens, 50)``, and the rest handed out with weight ``1.05 ** -rank`` (the fork's
+        IdentifyCode search-result context).
+        """
+        if not ranked_spans:
+            return
+        if sum(s.tokens for s in ranked_spans) < self.max_tokens:
+            for s in ranked_spans:
+                self.add_span_to_context(s.file_path, s.span_id)
+            return
+        ranked_spans.sort(key=lambda s: s.rank)
+        base = sum(min(s.tokens, min_tokens) for s in ranked_spans)
+        while base > self.max_tokens and ranked_spans:
+            removed = ranked_spans.pop()
+            base -= min(removed.tokens, min_tokens)
+        if not ranked_spans:
+            raise ValueError("Not enough tokens to meet the minimum token requirement for any span")
+        remaining = self.max_tokens - base
+        total = sum(decay_rate ** (-s.rank) for s in ranked_spans)
+        for s in ranked_spans:
+            allocated = min(s.tokens, min_tokens + int(remaining * (decay_rate ** (-s.rank) / total)))
+            self.add_span_to_context(s.file_path, s.span_id, min(s.tokens, allocated))
 
     def has_span(self, file_path: str, span_id: str) -> bool:
         f = self._files.get(file_path)

