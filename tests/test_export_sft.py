@@ -116,6 +116,8 @@ def test_moatless_calls_keep_the_last_call_of_each_state_visit(tmp_path):
     traj.metadata["calls"] = [dict(first, visit=0), dict(retried, visit=0), dict(second, visit=1)]
     rows = sft_samples(traj, "moatless-calls")
     assert [r["call"] for r in rows] == [1, 2]
+    traj.metadata["calls"][2]["error"] = "unparsable"  # the run ended on an unparsable reply
+    assert [r["call"] for r in sft_samples(traj, "moatless-calls")] == [1]
     assert rows[0]["messages"][-3:] == [first["completion"], {"role": "user", "content": "retry"},
                                         {"role": "assistant", "content": "search again"}]
 

@@ -115,9 +115,10 @@ def sft_samples(traj: Trajectory, format: str = "openhands-text") -> list[dict[s
                     "'completion' (recorded by the moatless scaffold)"
                 )
             last[call.get("visit", index)] = (index, call)
+        # a visit that ended on an unparsable reply was logged as an error and is not a row
         return [_ids(traj) | {"state": call.get("state", ""), "call": index,
                               "messages": list(call["messages"]) + [call["completion"]]}
-                for index, call in last.values()]
+                for index, call in last.values() if not call.get("error")]
     raise SwegymError(f"unknown SFT format {format!r}; choose one of {', '.join(FORMATS)}")
 
 

@@ -247,6 +247,7 @@ class MoatlessScaffold(Scaffold):
                 break
             except ValidationError as exc:
                 call["valid"] = False
+                call["error"] = "unparsable"  # the fork logs this call as an error (no SFT row)
                 if attempt == self.settings.parse_attempts:
                     raise _End("invalid_response", f"{state.name}: no valid {action_type.__name__} after "
                                                    f"{attempt} replies: {exc}") from None

@@ -175,7 +175,8 @@ SCENARIOS = {
             _j(scratch_pad="Give up.", action="reject", reject="The change cannot be made."),
         ],
     },
-    # unparsable replies (instructor re-asks), a search without parameters (state retry), a plan
+    # unparsable replies (instructor re-asks; the second one is the last call of its visit, so the
+    # re-ask is part of that visit's SFT row), a search without parameters (state retry), a plan
     # for an unknown span (retry), an edit that changes nothing (retry), then the fix
     "retries": {
         "task": "calc",
@@ -183,6 +184,7 @@ SCENARIOS = {
             "I think we should search for clamp.",
             _j(scratch_pad="Search.", search_requests=[{"file_pattern": "calc/*.py"}]),
             _j(scratch_pad="Search.", search_requests=[{"function_names": ["clamp"]}]),
+            '```json\n{"scratch_pad": "clamp.", "identified_spans": "calc/stats.py"}\n```',
             _j(scratch_pad="clamp.", identified_spans=[{"file_path": "calc/stats.py", "span_ids": ["clamp"]}]),
             _j(scratch_pad="Found.", relevant=True, complete=True),
             _j(scratch_pad="Edit.", action="modify", instructions="Fix clamp.", file_path="calc/stats.py",
