@@ -72,7 +72,7 @@ def test_extras_install_what_their_plugins_import():
 
     assert {"torch", "transformers", "gguf", "accelerate", "huggingface-hub"} <= set(names("hf"))
     assert {"datasets", "pyarrow", "huggingface-hub"} <= set(names("datasets"))
-    assert "pyflakes" in names("moatless") and "swebench" in names("test")
+    assert "pylint" in names("moatless") and "swebench" in names("test")
     assert names("ray")["ray"].extras == set(), "plain ray: swegym turns the dashboard off"
     floors = {str(r.specifier) for r in freeze_constraints.project_requirements(ROOT / "pyproject.toml", ("all",))
               if canonicalize_name(r.name) == "transformers"}

@@ -8,7 +8,7 @@ from click.testing import CliRunner
 
 from swegym import SwegymError, Trajectory
 from swegym.cli import cli
-from swegym.export.sft import export_sft, split_tool_calls
+from swegym.export.sft import export_sft, sft_samples, split_tool_calls
 from swegym.formats import swegym_rows
 
 SAMPLE, MIXED = "openhands-trajectories-sample.jsonl", "openhands-trajectories-mixed.jsonl"
@@ -105,6 +105,21 @@ def test_moatless_calls_format_writes_one_sample_per_call(tmp_path):
     assert stats.written == 2 and [r["state"] for r in rows] == ["SearchCode", "PlanToCode"]
     assert rows[0]["messages"][-1] == {"role": "assistant", "content": "search mean in calc/stats.py"}
     assert rows[1]["messages"][:2] == moatless_trajectory().metadata["calls"][1]["messages"]
+
+
+def test_moatless_calls_keep_the_last_call_of_each_state_visit(tmp_path):
+    # the fork's prompt logs (its SFT data) keep one request per visit: the one after any retries
+    traj = moatless_trajectory()
+    first, second = traj.metadata["calls"]
+    retried = dict(first, messages=first["messages"] + [first["completion"], {"role": "user", "content": "retry"}],
+                   completion={"role": "assistant", "content": "search again"})
+    traj.metadata["calls"] = [dict(first, visit=0), dict(retried, visit=0), dict(second, visit=1)]
+    rows = sft_samples(traj, "moatless-calls")
+    assert [r["call"] for r in rows] == [1, 2]
+    traj.metadata["calls"][2]["error"] = "unparsable"  # the run ended on an unparsable reply
+    assert [r["call"] for r in sft_samples(traj, "moatless-calls")] == [1]
+    assert rows[0]["messages"][-3:] == [first["completion"], {"role": "user", "content": "retry"},
+                                        {"role": "assistant", "content": "search again"}]
 
 
 def test_split_tool_calls_pairs_results_with_calls():

