@@ -107,7 +107,8 @@ class RayExecutor(Executor):
                     ray.init(address=address, **kwargs)
                 else:
                     slots = max_sandboxes_per_node or self.workers
-                    ray.init(resources={SANDBOX_RESOURCE: slots}, num_cpus=max(2, os.cpu_count() or 2), **kwargs)
+                    cpus = max(2, os.cpu_count() or 2, int(slots * num_cpus + 0.999))  # every slot fits
+                    ray.init(resources={SANDBOX_RESOURCE: slots}, num_cpus=cpus, **kwargs)
                     self._started_here = True
             except Exception as exc:  # noqa: BLE001
                 raise InfrastructureError(f"could not start or reach Ray ({address or 'local'}): {exc}") from exc
