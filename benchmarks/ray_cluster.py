@@ -143,7 +143,8 @@ def main() -> None:
     rpm_local, rpm_ray = n / local_s * 60, n / ray_s * 60
     table = [
         ("rollouts/min, local executor, 2 workers", f"{rpm_local:.1f}   ({local_s:.1f} s for {n})"),
-        ("rollouts/min, Ray 2 nodes x 2 slots", f"{rpm_ray:.1f}   ({ray_s:.1f} s; ratio to local {rpm_ray / rpm_local:.2f})"),
+        ("rollouts/min, Ray 2 nodes x 2 slots",
+         f"{rpm_ray:.1f}   ({ray_s:.1f} s; ratio to local {rpm_ray / rpm_local:.2f})"),
         ("Ray rollouts per node", ", ".join(f"{k}: {v}" for k, v in sorted(spread.items()))),
         ("node kill: rows / unique / expected", f"{kill['rows']} / {kill['unique_rows']} / {kill['expected_rows']}"
                                                 f"   ({kill['rerun_rollouts']} rerun, {kill['resolved']} resolved)"),

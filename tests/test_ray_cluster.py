@@ -170,7 +170,8 @@ def test_node_killed_mid_run_loses_and_duplicates_no_row(cluster, gold, demo_tas
     rows = _rows(run_dir)
     keys = [(r["instance_id"], r["metadata"]["sample_index"]) for r in rows]
     assert len(keys) == len(set(keys)) == len(tasks) * 2, "no row lost, none duplicated"
-    rerun = [r for r in rows if any(a.startswith(LOST_PREFIX) for a in r["metadata"].get("infrastructure_attempts", []))]
+    rerun = [r for r in rows
+             if any(a.startswith(LOST_PREFIX) for a in r["metadata"].get("infrastructure_attempts", []))]
     assert rerun, "the killed node's rollouts are recorded as infrastructure attempts"
     for r in rerun:
         assert r["metadata"]["executor"]["node"] != worker_id, "a lost rollout reran on a surviving node"
