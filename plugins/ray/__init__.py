@@ -18,4 +18,4 @@ def _ray_executor(**options: Any):
 
 @hookimpl
 def register_executors(register):
-    register("ray", _ray_executor, description="Rollouts as Ray tasks on a local or remote Ray cluster.")
+    register("ray", _ray_executor, description="Rollouts on a pool of Ray worker actors, spread over a cluster's nodes.")

@@ -57,9 +57,14 @@ class RolloutWorker:
 
 def cleanup_lost(request: Any) -> int:
     """Remove the sandboxes of ``request``'s run whose owner process died (a lost worker's)."""
-    from swegym.orchestration.rollout import _runtime
+    from swegym.plugins import create
 
-    return _runtime(request.config, request.run_id).cleanup(request.run_id)
+    config = request.config
+    runtime = create("runtime", config.runtime, run_id=request.run_id, **config.runtime_options)
+    try:
+        return runtime.cleanup(request.run_id)
+    finally:
+        runtime.close()
 
 
 @dataclass
@@ -76,6 +81,12 @@ class _Slot:
 
 
 class RayExecutor(Executor):
+    """Options: ``workers`` (pool size), ``address`` (a running cluster; default: start one here with
+    ``max_sandboxes_per_node`` slots), ``num_cpus`` per worker, ``max_reruns`` of a rollout whose
+    worker died, ``forward_env`` (more variable names to forward), ``placement_timeout_s`` (how long
+    queued rollouts wait for a node to host a worker when none is running), ``runtime_env``
+    (without ``env_vars``)."""
+
     name = "ray"
 
     def __init__(self, workers: int = 4, address: str | None = None, num_cpus: float = 0.5,
