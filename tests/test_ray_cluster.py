@@ -170,7 +170,8 @@ def test_node_killed_mid_run_loses_and_duplicates_no_row(cluster, gold, demo_tas
     rows = _rows(run_dir)
     keys = [(r["instance_id"], r["metadata"]["sample_index"]) for r in rows]
     assert len(keys) == len(set(keys)) == len(tasks) * 2, "no row lost, none duplicated"
-    rerun = [r for r in rows if any(a.startswith(LOST_PREFIX) for a in r["metadata"].get("infrastructure_attempts", []))]
+    rerun = [r for r in rows
+             if any(a.startswith(LOST_PREFIX) for a in r["metadata"].get("infrastructure_attempts", []))]
     assert rerun, "the killed node's rollouts are recorded as infrastructure attempts"
     for r in rerun:
         assert r["metadata"]["executor"]["node"] != worker_id, "a lost rollout reran on a surviving node"
@@ -180,6 +181,10 @@ def test_node_killed_mid_run_loses_and_duplicates_no_row(cluster, gold, demo_tas
     assert summary["resolved"] + summary["infrastructure_errors"] == len(rows)
     assert summary["resolved"] == len(rows), "reruns on the surviving node succeed"
 
+    # a secret in a rollout's arguments (a policy's api_key option) travels the same way
+    from swegym_ray.executor import RayExecutor
+
+    assert list(RayExecutor(workers=1).map_unordered(len, [secret + "-arg"])) == [len(secret) + 4]
     # the key reached the workers but was written nowhere: not in the run directory, not in Ray's logs
     session = Path(c.head_node.get_session_dir_path())
     assert len(list((session / "logs").glob("raylet*.out"))) >= 2, "both nodes log into this session"

@@ -114,6 +114,16 @@ def test_worker_that_keeps_dying_gives_an_error_row(local_ray):
     assert ex.stats["lost_rows"] == 1
 
 
+def test_workers_that_cannot_start_stop_the_run(local_ray, monkeypatch):
+    from swegym import InfrastructureError
+    from swegym_ray.executor import RayExecutor
+
+    monkeypatch.setattr(env_rule, "forwarded", lambda extra=(): {"SWEGYM_NOT_A_STRING": 1})  # setenv raises
+    ex = RayExecutor(workers=1, max_reruns=0)
+    with pytest.raises(InfrastructureError, match="keep dying before they start"):
+        list(ex.map_unordered(len, ["x"]))
+
+
 def test_runtime_env_vars_are_refused(local_ray):
     from swegym import SwegymError
     from swegym_ray.executor import RayExecutor

@@ -21,7 +21,7 @@ def create_executor(**options: Any):
 @hookimpl
 def register_executors(register):
     register("ray", create_executor, options=RayOptions,
-             description="Rollouts on a pool of Ray actors (one per sandbox slot), local or on a cluster.")
+             description="Rollouts on a pool of Ray worker actors, spread over a cluster's nodes.")
 
 
 @hookimpl

@@ -57,9 +57,14 @@ class RolloutWorker:
 
 def cleanup_lost(request: Any) -> int:
     """Remove the sandboxes of ``request``'s run whose owner process died (a lost worker's)."""
-    from swegym.orchestration.rollout import _runtime
+    from swegym.plugins import create
 
-    return _runtime(request.config, request.run_id).cleanup(request.run_id)
+    config = request.config
+    runtime = create("runtime", config.runtime, run_id=request.run_id, **config.runtime_options)
+    try:
+        return runtime.cleanup(request.run_id)
+    finally:
+        runtime.close()
 
 
 @dataclass
@@ -76,6 +81,12 @@ class _Slot:
 
 
 class RayExecutor(Executor):
+    """Options: ``workers`` (pool size), ``address`` (a running cluster; default: start one here with
+    ``max_sandboxes_per_node`` slots), ``num_cpus`` per worker, ``max_reruns`` of a rollout whose
+    worker died, ``forward_env`` (more variable names to forward), ``placement_timeout_s`` (how long
+    queued rollouts wait for a node to host a worker when none is running), ``runtime_env``
+    (without ``env_vars``)."""
+
     name = "ray"
 
     def __init__(self, workers: int = 4, address: str | None = None, num_cpus: float = 0.5,
@@ -107,10 +118,10 @@ class RayExecutor(Executor):
                     ray.init(address=address, **kwargs)
                 else:
                     slots = max_sandboxes_per_node or self.workers
+                    cpus = max(2, os.cpu_count() or 2, int(slots * num_cpus + 0.999))  # every slot fits
                     # address="local": start a fresh instance, never attach to another cluster that
                     # happens to run on this machine (ray.init() alone would join the newest one)
-                    ray.init(address="local", resources={SANDBOX_RESOURCE: slots},
-                             num_cpus=max(2, os.cpu_count() or 2), **kwargs)
+                    ray.init(address="local", resources={SANDBOX_RESOURCE: slots}, num_cpus=cpus, **kwargs)
                     self._started_here = True
             except Exception as exc:  # noqa: BLE001
                 raise InfrastructureError(f"could not start or reach Ray ({address or 'local'}): {exc}") from exc
@@ -121,90 +132,57 @@ class RayExecutor(Executor):
                 f"`ray start ... --resources '{{\"{SANDBOX_RESOURCE}\": N}}'` (N = containers a node may run)")
 
     # -- the pool -------------------------------------------------------------------------------
-    def _start(self, fn: Callable[[Any], Any], env: dict[str, str], index: int) -> tuple[Any, _Slot]:
-        if self._actor_class is None:
-            self._actor_class = self.ray.remote(RolloutWorker)
-        remote = self._actor_class.options(num_cpus=self.num_cpus, resources={SANDBOX_RESOURCE: 1}, max_restarts=0,
-                                           max_task_retries=0, scheduling_strategy="SPREAD")
-        slot = _Slot(index, remote.remote(fn, env))
-        self.stats["workers_started"] += 1
-        return slot.actor.ready.remote(), slot
-
     def map_unordered(self, fn: Callable[[Any], Any], requests: Iterable[Any]) -> Iterator[Any]:
-        ray = self.ray
         from ray.exceptions import RayError, RayTaskError
 
         queue = collections.deque(_Job(r) for r in requests)
         if not queue:
             return
-        env = env_rule.forwarded(extra=self.forward_env)
-        size = min(self.workers, len(queue))
-        starting: dict[Any, _Slot] = {}
-        running: dict[Any, tuple[_Slot, _Job]] = {}
-        idle: list[_Slot] = []
-        lost_runs: dict[str, Any] = {}
-        for i in range(size):
-            ref, slot = self._start(fn, env, i)
-            starting[ref] = slot
-        next_index = size
+        pool = _Pool(self, fn, env_rule.forwarded(extra=self.forward_env))
+        for _ in range(min(self.workers, len(queue))):
+            pool.start()
         try:
-            while queue or running:
-                while idle and queue:
-                    slot, job = idle.pop(), queue.popleft()
-                    running[slot.actor.run.remote(job.request)] = (slot, job)
-                waitables = list(running) + list(starting)
-                done, _ = ray.wait(waitables, num_returns=1, timeout=None if running else self.placement_timeout_s)
-                if not done:
-                    raise InfrastructureError(
-                        f"no Ray node could host a rollout worker within {self.placement_timeout_s:.0f}s "
-                        f"({len(queue)} rollout(s) left; cluster '{SANDBOX_RESOURCE}' total: "
-                        f"{ray.cluster_resources().get(SANDBOX_RESOURCE, 0)})")
-                ref = done[0]
-                if ref in starting:
-                    slot = starting.pop(ref)
-                    try:
-                        slot.where = ray.get(ref)
-                        idle.append(slot)
-                    except RayTaskError as exc:  # the worker's constructor raised: a real error
-                        raise exc.as_instanceof_cause() from None
-                    except RayError:  # its node went away before it started: start another
-                        self.stats["workers_lost"] += 1
-                        ref, slot = self._start(fn, env, next_index)
-                        starting[ref] = slot
-                        next_index += 1
+            while queue or pool.running:
+                pool.dispatch(queue)
+                ref = pool.wait_one(self.placement_timeout_s, len(queue))
+                if ref in pool.starting:
+                    pool.started(ref)
                     continue
-                slot, job = running.pop(ref)
+                slot, job = pool.running.pop(ref)
                 try:
-                    result, started, finished = ray.get(ref)
+                    result, started, finished = self.ray.get(ref)
                 except RayTaskError as exc:  # fn raised (a usage error): stop the run, as locally
                     raise exc.as_instanceof_cause() from None
                 except RayError as exc:  # the worker process or its node died
-                    self.stats["workers_lost"] += 1
-                    _kill(ray, slot.actor)
-                    job.losses.append(f"{LOST_PREFIX} on node {str(slot.where.get('node', '?'))[:12]} "
-                                      f"(pid {slot.where.get('pid', '?')}): {type(exc).__name__}")
-                    run_id = getattr(job.request, "run_id", None)
-                    if run_id and hasattr(job.request, "config"):
-                        lost_runs.setdefault(run_id, job.request)
-                    print(f"swegym: {job.losses[-1]}; "
-                          + ("rerunning it elsewhere" if len(job.losses) <= self.max_reruns else "giving up"),
-                          file=sys.stderr)
-                    new_ref, new_slot = self._start(fn, env, next_index)
-                    starting[new_ref] = new_slot
-                    next_index += 1
-                    if len(job.losses) <= self.max_reruns:
-                        self.stats["reruns"] += 1
+                    row = self._lost(pool, slot, job, exc)
+                    if row is None:
                         queue.appendleft(job)
                     else:
-                        self.stats["lost_rows"] += 1
-                        yield lost_row(job.request, job.losses)
+                        yield row
                     continue
-                idle.append(slot)
+                pool.idle.append(slot)
                 yield _annotate(result, job, slot, started, finished)
         finally:
-            for slot in [*idle, *starting.values(), *(s for s, _ in running.values())]:
-                _kill(ray, slot.actor)
-            self._cleanup(lost_runs)
+            pool.close()
+            self._cleanup(pool.lost_runs)
+
+    def _lost(self, pool: "_Pool", slot: _Slot, job: _Job, exc: Exception) -> dict[str, Any] | None:
+        """Note a worker lost mid-rollout; start another; None: rerun the job, else its error row."""
+        self.stats["workers_lost"] += 1
+        _kill(self.ray, slot.actor)
+        job.losses.append(f"{LOST_PREFIX} on node {str(slot.where.get('node', '?'))[:12]} "
+                          f"(pid {slot.where.get('pid', '?')}): {type(exc).__name__}")
+        run_id = getattr(job.request, "run_id", None)
+        if run_id and hasattr(job.request, "config"):
+            pool.lost_runs.setdefault(run_id, job.request)
+        rerun = len(job.losses) <= self.max_reruns
+        print(f"swegym: {job.losses[-1]}; {'rerunning it elsewhere' if rerun else 'giving up'}", file=sys.stderr)
+        pool.start()
+        if rerun:
+            self.stats["reruns"] += 1
+            return None
+        self.stats["lost_rows"] += 1
+        return lost_row(job.request, job.losses)
 
     def _cleanup(self, lost_runs: dict[str, Any]) -> None:
         """Remove sandboxes that lost workers left behind (best effort; a resume removes the rest)."""
@@ -222,6 +200,70 @@ class RayExecutor(Executor):
     def close(self) -> None:
         if self._started_here:
             self.ray.shutdown()
+
+
+class _Pool:
+    """The worker actors of one ``map_unordered`` call: starting, idle, and running one job each."""
+
+    def __init__(self, executor: RayExecutor, fn: Callable[[Any], Any], env: dict[str, str]) -> None:
+        self.ex, self.ray = executor, executor.ray
+        self.fn, self.env = fn, env
+        if executor._actor_class is None:
+            executor._actor_class = self.ray.remote(RolloutWorker)
+        self.starting: dict[Any, _Slot] = {}
+        self.running: dict[Any, tuple[_Slot, _Job]] = {}
+        self.idle: list[_Slot] = []
+        self.lost_runs: dict[str, Any] = {}
+        self.failed_starts = 0
+        self._next = 0
+
+    def start(self) -> None:
+        """Ask for one more worker: one sandbox slot, anywhere in the cluster (spread over nodes)."""
+        ex = self.ex
+        actor = ex._actor_class.options(num_cpus=ex.num_cpus, resources={SANDBOX_RESOURCE: 1}, max_restarts=0,
+                                        max_task_retries=0, scheduling_strategy="SPREAD").remote(self.fn, self.env)
+        slot = _Slot(self._next, actor)
+        self._next += 1
+        ex.stats["workers_started"] += 1
+        self.starting[actor.ready.remote()] = slot
+
+    def started(self, ref: Any) -> None:
+        """A worker answered (ready) or died before it could: keep it, or start another (bounded)."""
+        from ray.exceptions import RayError
+
+        slot = self.starting.pop(ref)
+        try:
+            slot.where = self.ray.get(ref)
+        except RayError as exc:  # its node went away, or its constructor failed
+            self.ex.stats["workers_lost"] += 1
+            self.failed_starts += 1
+            if self.failed_starts > 2 * self.ex.workers + self.ex.max_reruns:
+                raise InfrastructureError(f"Ray rollout workers keep dying before they start "
+                                          f"({self.failed_starts} times); last: {exc}") from None
+            self.start()
+            return
+        self.idle.append(slot)
+
+    def dispatch(self, queue: "collections.deque[_Job]") -> None:
+        while self.idle and queue:
+            slot, job = self.idle.pop(), queue.popleft()
+            self.running[slot.actor.run.remote(job.request)] = (slot, job)
+
+    def wait_one(self, placement_timeout_s: float, queued: int) -> Any:
+        """The next finished call (a rollout or a worker start); waits for placement at most so long."""
+        waitables = list(self.running) + list(self.starting)
+        if not waitables:
+            raise InfrastructureError("no Ray rollout worker is left and none is starting")
+        done, _ = self.ray.wait(waitables, num_returns=1, timeout=None if self.running else placement_timeout_s)
+        if not done:
+            raise InfrastructureError(
+                f"no Ray node could host a rollout worker within {placement_timeout_s:.0f}s ({queued} rollout(s) "
+                f"left; cluster '{SANDBOX_RESOURCE}' total: {self.ray.cluster_resources().get(SANDBOX_RESOURCE, 0)})")
+        return done[0]
+
+    def close(self) -> None:
+        for slot in [*self.idle, *self.starting.values(), *(s for s, _ in self.running.values())]:
+            _kill(self.ray, slot.actor)
 
 
 def _kill(ray: Any, actor: Any) -> None:
