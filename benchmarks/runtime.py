@@ -74,6 +74,9 @@ async def main(image, reps, cmd_reps):
         d = await open_one(image)
         ready.append(time.perf_counter() - t0)
         await d.stop()
+    if not cmd_reps:  # a ready-only round
+        print("@@swegym-result@@ " + json.dumps({"ready": ready, "cmd": [], "rss_mb": None, "version": version("swe-rex")}))
+        return
     d = await open_one(image)
     for _ in range(5):
         await d.runtime.run_in_session(BashAction(command="true", check="raise"))
@@ -104,6 +107,9 @@ for _ in range(reps):
     env = open_one()
     ready.append(time.perf_counter() - t0)
     env.cleanup()
+if not cmd_reps:  # a ready-only round
+    print("@@swegym-result@@ " + json.dumps({"ready": ready, "cmd": [], "rss_mb": None, "version": version("mini-swe-agent")}))
+    sys.exit(0)
 env = open_one()
 for _ in range(5):
     env.execute({"command": "true"})
@@ -170,14 +176,27 @@ def rss_part(image: str, docker_host: str | None, cmd_reps: int) -> None:
     runtime.close()
 
 
-def peer_rows(image: str, client: Any, reps: int, cmd_reps: int) -> dict[str, dict[str, Any]]:
-    """Each peer's ready and round-trip samples on ``image`` (SWE-ReX on the same image plus its server)."""
-    rex_image = swerex_image(client, image)
-    out = {}
-    print("SWE-ReX ...", file=sys.stderr)
-    out["swe-rex"] = _peers.run("swe-rex", SWEREX_DRIVER, [rex_image, str(reps), str(cmd_reps)])
-    print("mini-swe-agent ...", file=sys.stderr)
-    out["mini-swe-agent"] = _peers.run("mini-swe-agent", MINI_DRIVER, [image, str(reps), str(cmd_reps)])
+def peer_rows(runtime: Any, task: Any, image: str, reps: int, cmd_reps: int, rounds: int) -> dict[str, dict[str, Any]]:
+    """Each tool's ready samples, taken in interleaved rounds (swegym, SWE-ReX, mini-swe-agent, again
+    ...) so that the load of this shared machine, which swings within a minute, hits all alike; the
+    peers' round trips and host RSS come from the last round."""
+    rex_image = swerex_image(runtime.client, image)
+    out: dict[str, dict[str, Any]] = {"swegym": {"ready": []}, "swe-rex": {"ready": []}, "mini-swe-agent": {"ready": []}}
+    per_round = [reps // rounds + (1 if i < reps % rounds else 0) for i in range(rounds)]
+    for i, n in enumerate(per_round):
+        last = i == rounds - 1
+        print(f"round {i + 1}/{rounds}: {n} sandboxes per tool", file=sys.stderr)
+        for _ in range(n):
+            t0 = time.perf_counter()
+            sb = runtime.open(task, image=image)
+            sb.run("true")
+            out["swegym"]["ready"].append(time.perf_counter() - t0)
+            sb.close()
+        for name, driver, img in (("swe-rex", SWEREX_DRIVER, rex_image), ("mini-swe-agent", MINI_DRIVER, image)):
+            got = _peers.run(name, driver, [img, str(n), str(cmd_reps if last else 0)])
+            out[name]["ready"] += got["ready"]
+            if last:
+                out[name].update(cmd=got["cmd"], rss_mb=got["rss_mb"], version=got["version"])
     return out
 
 
@@ -186,6 +205,7 @@ def main() -> None:
     parser.add_argument("--reps", type=int, default=50)
     parser.add_argument("--docker-host", default=None)
     parser.add_argument("--peer-reps", type=int, default=10, help="sandboxes each peer opens for its ready time")
+    parser.add_argument("--peer-rounds", type=int, default=3, help="interleaved rounds the ready samples are split into")
     parser.add_argument("--peer-cmd-reps", type=int, default=200, help="commands each peer runs for its round trip")
     parser.add_argument("--no-peers", action="store_true", help="swegym's own figures only")
     parser.add_argument("--part", choices=["rss"], help=argparse.SUPPRESS)
@@ -264,8 +284,8 @@ def main() -> None:
         assert sb.diff() == ""
     peers: dict[str, dict[str, Any]] = {}
     if not args.no_peers:
-        peers = peer_rows(image, runtime.client, args.peer_reps, args.peer_cmd_reps)
-        peers["swegym"] = {"rss_mb": swegym_rss(image, args.docker_host, args.peer_cmd_reps)}
+        peers = peer_rows(runtime, task, image, args.peer_reps, args.peer_cmd_reps, args.peer_rounds)
+        peers["swegym"]["rss_mb"] = swegym_rss(image, args.docker_host, args.peer_cmd_reps)
     runtime.close()
 
     rows = [("ready (open → shell answers)", ready), ("ready, warm pool (pool_size=1)", warm), ("cmd `true` via session", cmd),
@@ -299,13 +319,13 @@ def main() -> None:
 
 def compare(peers: dict[str, dict[str, Any]], ready: list[float], cmd: list[float]) -> tuple[dict, dict]:
     """Print the side-by-side table; return the JSON ``peers`` block and the issue-19 targets."""
-    print(f"\nside by side on the same task image (ready n={len(peers['swe-rex']['ready'])} per peer, "
-          f"round trip n={len(peers['swe-rex']['cmd'])})")
+    print(f"\nside by side on the same task image (ready n={len(peers['swe-rex']['ready'])} per tool, in interleaved "
+          f"rounds; round trip n={len(peers['swe-rex']['cmd'])})")
     print(f"{'tool':<24} {'version':>8} {'ready p50 ms':>13} {'cmd p50 ms':>11} {'cmd p90 ms':>11} {'host RSS MB':>12}")
     import swegym
 
     own = {"version": swegym.__version__,
-           "ready_p50_ms": pct(ready, .5), "cmd_p50_ms": pct(cmd, .5), "cmd_p90_ms": pct(cmd, .9),
+           "ready_p50_ms": pct(peers["swegym"]["ready"], .5), "cmd_p50_ms": pct(cmd, .5), "cmd_p90_ms": pct(cmd, .9),
            "host_rss_mb": peers["swegym"]["rss_mb"]}
     block: dict[str, Any] = {}
     for name in ("swe-rex", "mini-swe-agent"):
@@ -316,7 +336,10 @@ def compare(peers: dict[str, dict[str, Any]], ready: list[float], cmd: list[floa
     for name, row in (("swegym", own), *block.items()):
         print(f"{name:<24} {str(row['version']):>8} {row['ready_p50_ms']:>13.1f} {row['cmd_p50_ms']:>11.3f} "
               f"{row['cmd_p90_ms']:>11.3f} {row['host_rss_mb']:>12.1f}")
-    block["swegym_host_rss_mb"] = round(own["host_rss_mb"], 1)
+    block["swegym"] = {"version": own["version"], "ready_p50_ms": round(own["ready_p50_ms"], 1),
+                       "cmd_p50_ms": round(own["cmd_p50_ms"], 3), "cmd_p90_ms": round(own["cmd_p90_ms"], 3),
+                       "host_rss_mb": round(own["host_rss_mb"], 1), "ready_reps": len(peers["swegym"]["ready"]),
+                       "cmd_reps": len(cmd)}
     block["cmd_speedup_vs_swerex"] = round(block["swe-rex"]["cmd_p50_ms"] / own["cmd_p50_ms"], 1)
     block["cmd_speedup_vs_mini_swe_agent"] = round(block["mini-swe-agent"]["cmd_p50_ms"] / own["cmd_p50_ms"], 1)
     fastest = min(block["swe-rex"]["ready_p50_ms"], block["mini-swe-agent"]["ready_p50_ms"])

@@ -185,31 +185,38 @@ class DockerRuntime(Runtime):
         return sandbox
 
     def _start_container(self, image: str, net: bool, labels: dict[str, str]) -> Any:
-        kwargs: dict[str, Any] = dict(
-            command=["sleep", "infinity"], init=True, detach=True, labels=labels, working_dir="/testbed",
-            network_mode="bridge" if net else self._isolated_network(), pids_limit=self.pids_limit,
-            nano_cpus=int(self.cpus * 1e9) if self.cpus else None, stdin_open=False, tty=False,
-        )
+        # The low-level API, not ``containers.create``: that one inspects the new container once
+        # more only to build a model object, a daemon round trip on every sandbox start (only the
+        # id is used).
+        api = self.client.api
+        host: dict[str, Any] = dict(init=True, network_mode="bridge" if net else self._isolated_network(),
+                                    pids_limit=self.pids_limit, nano_cpus=int(self.cpus * 1e9) if self.cpus else None)
         if self._disk_quota:
-            kwargs["storage_opt"] = {"size": str(self.disk_limit)}
+            host["storage_opt"] = {"size": str(self.disk_limit)}
         if self.mem_limit:
-            kwargs["mem_limit"] = self.mem_limit
-            kwargs["memswap_limit"] = self.mem_limit  # no swap: the limit is the limit
+            host["mem_limit"] = self.mem_limit
+            host["memswap_limit"] = self.mem_limit  # no swap: the limit is the limit
+
+        def create() -> str:
+            return api.create_container(image, command=["sleep", "infinity"], detach=True, labels=labels,
+                                        working_dir="/testbed", stdin_open=False, tty=False,
+                                        host_config=api.create_host_config(**host))["Id"]
+
         try:
-            container = self.client.containers.create(image, **kwargs)
+            cid = create()
         except Exception as exc:  # noqa: BLE001 - e.g. xfs without pquota: fall back to the watchdog
-            if "storage_opt" not in kwargs or "storage" not in str(exc).lower():
+            if "storage_opt" not in host or "storage" not in str(exc).lower():
                 raise
             self._disk_quota = False
-            kwargs.pop("storage_opt")
-            container = self.client.containers.create(image, **kwargs)
-        hygiene.track(container.id, lambda cid=container.id: self._remove_container(cid))
+            host.pop("storage_opt")
+            cid = create()
+        hygiene.track(cid, lambda cid=cid: self._remove_container(cid))
         try:
-            container.start()
+            api.start(cid)
         except BaseException:
-            self._remove_container(container.id)
+            self._remove_container(cid)
             raise
-        return container
+        return self.client.containers.prepare_model({"Id": cid})
 
     def _isolated_network(self) -> str:
         """The network of a sandbox without network access.
