@@ -125,13 +125,20 @@ def test_partial_clone_is_an_error_naming_the_missing_files(tmp_path, monkeypatc
     commit(src, "Fix f (#2)", {"pkg/core.py": "def f():\n    return 2\n",
                                "tests/test_core.py": "from pkg.core import f\n\n\ndef test_f():\n    assert f() == 2\n"},
            "2023-01-02T10:00:00+00:00")
+    commit(src, "Fix f again (#3)", {"pkg/core.py": "def f():\n    return 3\n",
+                                     "tests/test_core.py": "from pkg.core import f\n\n\ndef test_f():\n    assert f() == 3\n"},
+           "2023-01-03T10:00:00+00:00")
     git(src, "config", "uploadpack.allowfilter", "true")
     partial = tmp_path / "partial.git"
     subprocess.run(["git", "clone", "-q", "--bare", "--filter=blob:limit=1000", f"file://{src}", str(partial)],
                    check=True, capture_output=True)
     git(partial, "remote", "set-url", "origin", str(tmp_path / "gone"))  # offline: no lazy fetch possible
-    script = Script({2: F2P})
+    script = Script({2: F2P, 3: F2P})
+    # errors do not count as decided, but a broken mirror must not walk all history: --limit caps them too
+    res = _mine(partial, tmp_path / "capped" / "t.jsonl", script, monkeypatch, limit=1)
+    assert list(json.loads(res.report_path.read_text())["candidates"]) == ["acme__calc-3"]
     res = _mine(partial, tmp_path / "t.jsonl", script, monkeypatch)
+    assert sorted(json.loads(res.report_path.read_text())["candidates"]) == ["acme__calc-2", "acme__calc-3"]
     entry = json.loads(res.report_path.read_text())["candidates"]["acme__calc-2"]
     assert script.calls == []
     assert entry["decision"] == "error"
@@ -139,6 +146,6 @@ def test_partial_clone_is_an_error_naming_the_missing_files(tmp_path, monkeypatc
     assert not (tmp_path / "t.jsonl").exists() or (tmp_path / "t.jsonl").read_text() == ""
 
     # the full repository mines the same candidate
-    script = Script({2: F2P})
+    script = Script({2: F2P, 3: F2P})
     res = _mine(src, tmp_path / "full.jsonl", script, monkeypatch)
-    assert script.calls == [2] and res.summary["kept"] == 1
+    assert script.calls == [3, 2] and res.summary["kept"] == 2

@@ -2,16 +2,11 @@
 from __future__ import annotations
 
 import os
-import signal
 import sys
 
 import click
 
 from ..errors import SwegymError
-
-
-def _interrupt(signum: int, frame: object) -> None:
-    raise KeyboardInterrupt
 
 
 @click.command("mine")
@@ -67,9 +62,7 @@ def mine_cmd(repo: str, repo_source: tuple[str, ...], since: str | None, until: 
     runtime_options = parse_options(runtime_opts, "--runtime-opt")
     if runtime_name == "docker" and sources:
         runtime_options.setdefault("repo_sources", {}).update(sources)
-    previous = signal.getsignal(signal.SIGTERM)
-    signal.signal(signal.SIGTERM, _interrupt)  # SIGTERM stops like Ctrl-C
-    try:
+    try:  # Ctrl-C, and SIGTERM (mine_tasks turns it into KeyboardInterrupt)
         result = mine_tasks(repo, output, source=sources.get(repo), since=since, until=until, prs=prs, limit=limit,
                             workers=workers, runtime_name=runtime_name, runtime_options=runtime_options,
                             env_spec=env_spec, statements=statements, github=False if offline else None,
@@ -81,8 +74,6 @@ def mine_cmd(repo: str, repo_source: tuple[str, ...], since: str | None, until: 
         sys.stdout.flush()
         sys.stderr.flush()
         os._exit(130)
-    finally:
-        signal.signal(signal.SIGTERM, previous)
     s = result.summary
     click.echo(f"candidates {s['candidates']}  kept {s['kept']}  dropped {s['dropped']}  errors {s['error']}  "
                f"({result.examined} mined now in {result.seconds:.0f}s)")
