@@ -125,13 +125,20 @@ def test_partial_clone_is_an_error_naming_the_missing_files(tmp_path, monkeypatc
     commit(src, "Fix f (#2)", {"pkg/core.py": "def f():\n    return 2\n",
                                "tests/test_core.py": "from pkg.core import f\n\n\ndef test_f():\n    assert f() == 2\n"},
            "2023-01-02T10:00:00+00:00")
+    commit(src, "Fix f again (#3)", {"pkg/core.py": "def f():\n    return 3\n",
+                                     "tests/test_core.py": "from pkg.core import f\n\n\ndef test_f():\n    assert f() == 3\n"},
+           "2023-01-03T10:00:00+00:00")
     git(src, "config", "uploadpack.allowfilter", "true")
     partial = tmp_path / "partial.git"
     subprocess.run(["git", "clone", "-q", "--bare", "--filter=blob:limit=1000", f"file://{src}", str(partial)],
                    check=True, capture_output=True)
     git(partial, "remote", "set-url", "origin", str(tmp_path / "gone"))  # offline: no lazy fetch possible
-    script = Script({2: F2P})
+    script = Script({2: F2P, 3: F2P})
+    # errors do not count as decided, but a broken mirror must not walk all history: --limit caps them too
+    res = _mine(partial, tmp_path / "capped" / "t.jsonl", script, monkeypatch, limit=1)
+    assert list(json.loads(res.report_path.read_text())["candidates"]) == ["acme__calc-3"]
     res = _mine(partial, tmp_path / "t.jsonl", script, monkeypatch)
+    assert sorted(json.loads(res.report_path.read_text())["candidates"]) == ["acme__calc-2", "acme__calc-3"]
     entry = json.loads(res.report_path.read_text())["candidates"]["acme__calc-2"]
     assert script.calls == []
     assert entry["decision"] == "error"
@@ -139,6 +146,49 @@ def test_partial_clone_is_an_error_naming_the_missing_files(tmp_path, monkeypatc
     assert not (tmp_path / "t.jsonl").exists() or (tmp_path / "t.jsonl").read_text() == ""
 
     # the full repository mines the same candidate
-    script = Script({2: F2P})
+    script = Script({2: F2P, 3: F2P})
     res = _mine(src, tmp_path / "full.jsonl", script, monkeypatch)
-    assert script.calls == [2] and res.summary["kept"] == 1
+    assert script.calls == [3, 2] and res.summary["kept"] == 2
+
+
+class ScriptedHarness:
+    """Stands in for :func:`swegym.harness.evaluate` under the real :func:`execute`: per PR, the status
+    maps of the runs in the order execute makes them (before-1, after-1, before-2, after-2)."""
+
+    def __init__(self, runs: dict[int, list[dict[str, str]]]) -> None:
+        self.runs = {n: list(r) for n, r in runs.items()}
+        self.patches: list[bool] = []
+
+    def __call__(self, task, patch, runtime, **kwargs):
+        from swegym.types import EvalResult
+
+        assert not task.FAIL_TO_PASS and kwargs.get("run_empty")  # the probe: every parsed test reported
+        self.patches.append(patch is not None)
+        return EvalResult(task.instance_id, "unresolved", self.runs[int(task.instance_id.rsplit("-", 1)[1])].pop(0),
+                          log="log", test_duration_s=0.5)
+
+
+def test_flaky_tests_left_out_and_candidates_without_fail_to_pass_dropped(history, tmp_path, monkeypatch):
+    import swegym.harness
+
+    harness = ScriptedHarness({
+        # #7: its only new test passes in one "after" run and fails in the other: flaky, so no FAIL_TO_PASS
+        7: [{"t::old": "PASSED"}, {"t::old": "PASSED", "t::new": "PASSED"},
+            {"t::old": "PASSED"}, {"t::old": "PASSED", "t::new": "FAILED"}],
+        # #5: t::fix fails before and passes after (twice); t::flip flips between the before runs
+        5: [{"t::fix": "FAILED", "t::keep": "PASSED", "t::flip": "PASSED"},
+            {"t::fix": "PASSED", "t::keep": "PASSED", "t::flip": "PASSED"},
+            {"t::fix": "FAILED", "t::keep": "PASSED", "t::flip": "FAILED"},
+            {"t::fix": "PASSED", "t::keep": "PASSED", "t::flip": "PASSED"}],
+    })
+    monkeypatch.setattr(swegym.harness, "evaluate", harness)
+    out = tmp_path / "tasks.jsonl"
+    res = mine_tasks(REPO, out, source=history, prs=[5, 7], runtime=object(), github=False, progress=False)
+    assert harness.patches == [False, True, False, True] * 2  # before = test_patch only, after = + patch
+    report = json.loads(res.report_path.read_text())["candidates"]
+    assert report["acme__calc-7"]["decision"] == "dropped" and report["acme__calc-7"]["flaky"] == ["t::new"]
+    assert report["acme__calc-7"]["reason"].startswith("no FAIL_TO_PASS")
+    row = json.loads(out.read_text())
+    assert row["instance_id"] == "acme__calc-5"
+    assert row["FAIL_TO_PASS"] == ["t::fix"] and row["PASS_TO_PASS"] == ["t::keep"]
+    assert report["acme__calc-5"]["flaky"] == ["t::flip"]

@@ -2,17 +2,12 @@
 from __future__ import annotations
 
 import os
-import signal
 import sys
 
 import click
 
 from ..errors import SwegymError
 from .options import runtime_options
-
-
-def _interrupt(signum: int, frame: object) -> None:
-    raise KeyboardInterrupt
 
 
 @click.command("mine")
@@ -60,9 +55,7 @@ def mine_cmd(repo: str, since: str | None, until: str | None, prs: tuple[int, ..
     sources = {name: Path(path) for name, path in (runtime_options.get("repo_sources") or {}).items()}
     if sources and repo not in sources:
         raise SwegymError(f"--repo-source names {', '.join(sources)} but --repo is {repo!r}")
-    previous = signal.getsignal(signal.SIGTERM)
-    signal.signal(signal.SIGTERM, _interrupt)  # SIGTERM stops like Ctrl-C
-    try:
+    try:  # Ctrl-C, and SIGTERM (mine_tasks turns it into KeyboardInterrupt)
         result = mine_tasks(repo, output, source=sources.get(repo), since=since, until=until, prs=prs, limit=limit,
                             workers=workers, runtime_name=runtime_name, runtime_options=runtime_options,
                             env_spec=env_spec, statements=statements, github=False if offline else None,
@@ -74,8 +67,6 @@ def mine_cmd(repo: str, since: str | None, until: str | None, prs: tuple[int, ..
         sys.stdout.flush()
         sys.stderr.flush()
         os._exit(130)
-    finally:
-        signal.signal(signal.SIGTERM, previous)
     s = result.summary
     click.echo(f"candidates {s['candidates']}  kept {s['kept']}  dropped {s['dropped']}  errors {s['error']}  "
                f"({result.examined} mined now in {result.seconds:.0f}s)")

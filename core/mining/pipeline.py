@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import signal
 import sys
 import threading
 import time
@@ -275,6 +276,10 @@ def mine_tasks(
 
     pool = ThreadPoolExecutor(max_workers=max(1, workers), thread_name_prefix="swegym-mine")
     stream = pending()
+    # SIGTERM stops like Ctrl-C, through the same path: the flag is set before any sandbox is removed
+    # (a runtime's own SIGTERM handler would remove them first, and a candidate whose sandbox vanished
+    # mid-run could be recorded with a bogus outcome)
+    previous_term = _hook_sigterm()
     in_flight: set[Future] = set()
     exhausted = False
     errors_now = 0
@@ -290,9 +295,7 @@ def mine_tasks(
                 elif item[0] == "error":
                     report.record(*item[1])
                     errors_now += 1
-                    if limit is not None and errors_now >= limit:  # a broken mirror must not walk all history
-                        sys.stderr.write(f"warning: stopped after {errors_now} candidates that could not be read\n")
-                        exhausted = True
+                    exhausted = limit is not None and errors_now >= limit
                 else:
                     in_flight.add(pool.submit(one, item[1]))
                     mined_now += 1
@@ -300,7 +303,12 @@ def mine_tasks(
                 break
             done, in_flight = wait(in_flight, return_when=FIRST_COMPLETED)
             for fut in done:
-                decided += fut.result().get("decision") in COUNTED
+                decision = fut.result().get("decision")
+                decided += decision in COUNTED
+                errors_now += decision == "error"
+            if limit is not None and errors_now >= limit and not exhausted:  # a broken mirror must not walk all history
+                sys.stderr.write(f"warning: stopped after {errors_now} candidates that hit errors (see {report.path})\n")
+                exhausted = True
         pool.shutdown(wait=True)
     except BaseException:
         # Ctrl-C / SIGTERM / a failure: start nothing new, stop the sandboxes of the candidates in
@@ -312,6 +320,7 @@ def mine_tasks(
             runtime.abort()
         raise
     finally:
+        _unhook_sigterm(previous_term)
         bar.close()
         report.flush()
         if not stop.is_set():
@@ -327,6 +336,23 @@ def mine_tasks(
     skipped_no_tests = stats["skipped"]
     summary = {**report.summary(), "skipped_without_code_and_tests": skipped_no_tests}
     return MineResult(output, report.path, list(rows.values()), summary, time.perf_counter() - started, mined_now)
+
+
+def _raise_interrupt(signum: int, frame: Any) -> None:
+    raise KeyboardInterrupt
+
+
+def _hook_sigterm() -> Any:
+    if threading.current_thread() is not threading.main_thread():
+        return None
+    previous = signal.getsignal(signal.SIGTERM)
+    signal.signal(signal.SIGTERM, _raise_interrupt)
+    return previous
+
+
+def _unhook_sigterm(previous: Any) -> None:
+    if previous is not None:
+        signal.signal(signal.SIGTERM, previous)
 
 
 def _lacking_reason(paths: list[str]) -> str:
