@@ -323,7 +323,7 @@ def mine_tasks(
         _unhook_sigterm(previous_term)
         bar.close()
         report.flush()
-        if not stop.is_set():
+        if runtime is not None and not stop.is_set():
             runtime.drain()  # sandboxes the harness released in the background
         if owns_runtime and not stop.is_set():
             runtime.close()
