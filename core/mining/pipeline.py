@@ -212,12 +212,13 @@ def mine_tasks(
     if run_tests and runtime is None:
         from ..plugins import create
 
+        from ..options import shared_options
+
         options = dict(runtime_options or {})
-        if runtime_name == "docker":
-            options.setdefault("repo_sources", {})
-            options["repo_sources"] = {repo: Path(repo_path), **{k: Path(v) for k, v in options["repo_sources"].items()}}
-            if env_spec:
-                options.setdefault("env_spec_file", env_spec)
+        # the mined repository and its spec go to a runtime that declares those options (core names none)
+        sources = {repo: Path(repo_path), **{k: Path(v) for k, v in (options.get("repo_sources") or {}).items()}}
+        options.update(shared_options("runtime", runtime_name, {"repo_sources": sources,
+                                                                "env_spec_file": options.get("env_spec_file") or env_spec}))
         runtime = create("runtime", runtime_name, **options)
         owns_runtime = True
     setup = SetupCommits(repo_path, repo, git.first_parent_shas(repo_path, ref), env_spec)
@@ -323,7 +324,7 @@ def mine_tasks(
         _unhook_sigterm(previous_term)
         bar.close()
         report.flush()
-        if runtime is not None and not stop.is_set():
+        if hasattr(runtime, "drain") and not stop.is_set():
             runtime.drain()  # sandboxes the harness released in the background
         if owns_runtime and not stop.is_set():
             runtime.close()
