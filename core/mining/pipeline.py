@@ -257,7 +257,8 @@ def mine_tasks(
     finally:
         bar.close()
         report.flush()
-        runtime.drain()  # sandboxes the harness released in the background
+        if hasattr(runtime, "drain"):  # none when nothing ran tests
+            runtime.drain()  # sandboxes the harness released in the background
         if owns_runtime:
             runtime.close()
         if github is not None and hasattr(github, "close"):
