@@ -187,9 +187,11 @@ def test_run_rows_with_surrogates_round_trip_and_unwritable_row_becomes_error(tm
     (row,) = list(rd.rows())
     assert row["patch"] == "\U0001f600 and \ud83d"
     report = ReportWriter(tmp_path)
-    bad = {"instance_id": "b", "metadata": {"sample_index": 0, "obj": object()}}
+    from swegym.orchestration.record import RolloutKey, RolloutRecord
+
+    bad = RolloutRecord(RolloutKey("b", 0), swegym.Trajectory("b", metadata={"scaffold": {"obj": object()}}))
     _record(rd, report, bad, 1)  # not JSON-serialisable: that row's error, the run goes on
-    _record(rd, report, {"instance_id": "c", "metadata": {"sample_index": 0}}, 1)
+    _record(rd, report, RolloutRecord(RolloutKey("c", 0), swegym.Trajectory("c")), 1)
     rows = {r["instance_id"]: r for r in rd.rows()}
     assert rows["b"]["status"] == "error" and "could not be written" in rows["b"]["evaluation"]["error"]
     assert "c" in rows

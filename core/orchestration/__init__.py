@@ -11,7 +11,8 @@ from __future__ import annotations
 
 from .config import RunConfig
 from .engine import run
-from .rollout import RolloutKey, execute_rollout
+from .record import ROW_VERSION, RolloutKey, RolloutRecord
+from .rollout import execute_rollout
 from .rundir import RunDir
 
-__all__ = ["RunConfig", "run", "RunDir", "RolloutKey", "execute_rollout"]
+__all__ = ["RunConfig", "run", "RunDir", "RolloutKey", "RolloutRecord", "ROW_VERSION", "execute_rollout"]

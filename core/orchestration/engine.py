@@ -17,7 +17,7 @@ from ..plugins import get_registry
 from ..redaction import redact, redact_command, secret_values
 from ..types import EvalResult, Task
 from .config import RunConfig
-from .record import ROW_VERSION, scaffold_part
+from .record import ROW_VERSION, RolloutRecord, scaffold_part
 from .rollout import RolloutRequest, execute_rollout
 from .rundir import RunDir, row_key
 
@@ -149,8 +149,7 @@ def run(config: RunConfig, tasks: Sequence[Task], run_dir: str | Path, *, execut
         pool = _make_executor(executor, executor_options)
         try:
             for record in pool.map_unordered(execute_rollout, requests):
-                row = record.to_row()
-                _record(rd, report, row, config.samples)
+                row = _record(rd, report, record, config.samples)
                 preds.add(row)
                 stats.update(row)
         finally:
@@ -163,33 +162,29 @@ def run(config: RunConfig, tasks: Sequence[Task], run_dir: str | Path, *, execut
         rd.release()
 
 
-def _record(rd: RunDir, report: Any, row: dict[str, Any], samples: int) -> None:
-    """Write the evaluation log to its file, the row (without the log) to trajectories.jsonl.
+def _record(rd: RunDir, report: Any, record: RolloutRecord, samples: int) -> dict[str, Any]:
+    """Write the evaluation (with its log) to the ledger, the row (without the log) to trajectories.jsonl.
 
     A row that cannot be written (a value JSON cannot hold, nesting too deep) becomes that
-    rollout's ``error`` row with the reason; the rest of the run stands.
+    rollout's ``error`` row with the reason; the rest of the run stands. Returns the row written.
     """
+    iid, k = record.key
     try:
-        _record_row(rd, report, row, samples)
+        row = record.to_row(include_log=False)
+        if record.evaluation is not None:
+            report.add(report_key(iid, k, samples), record.evaluation, record.trajectory.patch)
+        rd.append(row)
     except (ValueError, TypeError, UnicodeError, RecursionError) as exc:
-        iid, k = row_key(row)
         reason = f"the rollout's row could not be written: {type(exc).__name__}: {str(exc)[:500]}"
-        rd.append({"version": ROW_VERSION, "instance_id": iid, "run_id": row.get("run_id"), "status": "error",
-                   "resolved": False, "metadata": {"scaffold": {}, "rollout": {"sample_index": k}},
-                   "evaluation": {"instance_id": iid, "status": "error", "error": reason}})
+        row = {"version": ROW_VERSION, "instance_id": iid, "run_id": record.trajectory.run_id, "status": "error",
+               "resolved": False, "metadata": {"scaffold": {}, "rollout": {"sample_index": k}},
+               "evaluation": {"instance_id": iid, "status": "error", "error": reason}}
+        rd.append(row)
         report.add(report_key(iid, k, samples), EvalResult(iid, "error", error=reason))
-
-
-def _record_row(rd: RunDir, report: Any, row: dict[str, Any], samples: int) -> None:
-    iid, k = row_key(row)
-    evaluation = row.get("evaluation")
-    if evaluation is not None:
-        result = EvalResult.from_dict(evaluation)
-        report.add(report_key(iid, k, samples), result, row.get("patch"))
-        evaluation.pop("log", None)
-    rd.append(row)
-    if row.get("status") == "error":
-        write_text_safe(rd.rollout_log(iid, k), str((evaluation or {}).get("error")))
+        return row
+    if record.status == "error":
+        write_text_safe(rd.rollout_log(iid, k), str(record.evaluation.error if record.evaluation else None))
+    return row
 
 
 def _backfill_report(rd: RunDir, report: Any, samples: int) -> None:
