@@ -8,7 +8,11 @@ from swegym import hookimpl
 
 
 def _create_scaffold(**options):
-    """MoatlessTools v0.0.2: search → identify → decide → plan ⇄ (clarify →) edit."""
+    """The SWE-Gym fork of MoatlessTools v0.0.2: search → identify → decide → plan ⇄ (clarify →) edit.
+
+    Options are plain keyword arguments: ``settings.MoatlessSettings`` fields (the fork's run
+    settings by default) plus ``index``, ``embedder``, ``use_index_cache`` and ``index_store_dir``.
+    """
     from .scaffold import MoatlessScaffold
 
     return MoatlessScaffold(**options)
@@ -17,4 +21,5 @@ def _create_scaffold(**options):
 @hookimpl
 def register_scaffolds(register):
     register("moatless", _create_scaffold,
-             description="MoatlessTools v0.0.2 state machine with a span code index (search, identify, plan, edit).")
+             description="SWE-Gym's MoatlessTools fork (v0.0.2): search, identify, decide, plan, clarify, edit; "
+                         "its prompts, formats, limits and code index.")
