@@ -144,7 +144,12 @@ def load_results(path: Path) -> dict[str, dict[str, Any]]:
     """Newest line per instance of ``path`` and of its siblings ``<stem>.*.jsonl`` (results of other
     runs kept in their own files, so branches that add results do not edit the same file)."""
     latest: dict[str, dict[str, Any]] = {}
-    files = [path, *sorted(path.parent.glob(f"{path.stem}.*.jsonl"))] if path.parent.exists() else [path]
+    # ``--results environments.X.jsonl`` (one run's own file) still merges the main file and its siblings
+    base = path.stem.split(".")[0]
+    files = [path]
+    if path.parent.exists():
+        files += [f for f in [path.with_name(f"{base}.jsonl"), *sorted(path.parent.glob(f"{base}.*.jsonl"))]
+                  if f != path]
     rows = []
     for file in files:
         if file.exists():

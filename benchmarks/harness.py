@@ -20,7 +20,7 @@ import time
 
 import swegym
 from swegym.harness import evaluate, evaluate_many, make_eval_spec
-from swegym.harness.evaluate import PATCH_PATH, TEST_PATCH_PATH, drain_closes
+from swegym.harness.evaluate import PATCH_PATH, TEST_PATCH_PATH
 
 
 def pct(values: list[float], q: float) -> float:
@@ -85,7 +85,7 @@ def main() -> None:
     for t in tasks:
         res = evaluate(t, t.patch, runtime)
         single_rows.append((t.instance_id, res.duration_s, res.test_duration_s))
-    drain_closes()
+    runtime.drain()
     # 3. baseline: the naive way
     base_rows = []
     for t in tasks:

@@ -11,6 +11,7 @@ patch/test_patch equal up to ``index`` lines and hunk-header context where the o
 the dataset's base_commit, PASS_TO_PASS overlap.
 
     python benchmarks/mine.py --source /work/.mirror/getmoto+moto/repo --prs 6190,6208
+    python benchmarks/mine.py --source MIRROR --until 2023-11-20 --limit 4 --reuse-images
     python benchmarks/mine.py --source MIRROR --fidelity ../shared/data/swegym-moto-sample.jsonl
 
 Last line: one JSON object.
@@ -49,7 +50,7 @@ def throughput(args) -> dict:
         runtime = swegym.create("runtime", "docker", repo_sources={args.repo: Path(args.source)}, image_prefix=prefix)
         t0 = time.perf_counter()
         try:
-            res = mine_tasks(args.repo, out, source=args.source, prs=args.prs or None, limit=args.limit,
+            res = mine_tasks(args.repo, out, source=args.source, prs=args.prs or None, limit=args.limit, until=args.until,
                              workers=workers, runtime=runtime, github=False, progress=False, timeout=args.timeout)
         finally:
             runtime.close()
@@ -113,7 +114,8 @@ def main() -> None:
     ap.add_argument("--source", required=True, help="local clone or bare mirror of --repo")
     ap.add_argument("--prs", type=lambda s: [int(x) for x in s.split(",") if x], default=None,
                     help="comma-separated PR numbers to mine (default: the newest --limit candidates)")
-    ap.add_argument("--limit", type=int, default=2)
+    ap.add_argument("--limit", type=int, default=2, help="candidates to decide per setting (without --prs)")
+    ap.add_argument("--until", default=None, help="only commits before this date (e.g. 2023-11-20: the moto 4.2 era)")
     ap.add_argument("--workers", type=lambda s: [int(x) for x in s.split(",")], default=[1, 2])
     ap.add_argument("--timeout", type=float, default=1200)
     ap.add_argument("--keep-images", action="store_true")

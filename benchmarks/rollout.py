@@ -25,7 +25,10 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import statistics
+import subprocess
+import sys
 import tempfile
 import threading
 import time
@@ -33,8 +36,12 @@ from pathlib import Path
 from typing import Any
 
 import swegym
-from swegym.demo.solutions import write_gold_trajectories
+from swegym.demo.solutions import _hunks, gold_trajectory, write_gold_trajectories
 from swegym.orchestration import RunConfig, run
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))  # openai_server: the loopback model server
+import _peers  # noqa: E402
 
 
 def rss_mb() -> float:
@@ -173,13 +180,189 @@ def per_minute(windows: list[tuple[int, float]]) -> float:
     return sum(n for n, _ in windows) / sum(s for _, s in windows) * 60
 
 
+# -- side by side with mini-swe-agent (issue 19) ----------------------------------------------------
+# One scripted OpenAI-compatible server on loopback (tests/openai_server.py) plays the same plan for
+# both agents: look at each file the gold patch touches, make each hunk's edit, run the tests,
+# finish. swegym's OpenHands scaffold gets it as native tool calls (str_replace_editor,
+# execute_bash, finish); mini-swe-agent's default agent as its ``bash`` tool (cat, a python edit,
+# pytest, ``echo COMPLETE_TASK_AND_SUBMIT_FINAL_OUTPUT``): the same number of steps per task.
+# Each agent runs in a fresh process of its own environment; host CPU is that process's user+system
+# time plus its children's (mini-swe-agent's ``docker`` CLI calls), after one warm-up rollout. The
+# server's CPU and the Docker daemon's are counted for neither.
+
+MINI_DRIVER = '''
+import json, resource, sys, time
+from concurrent.futures import ThreadPoolExecutor
+from importlib.metadata import version
+import yaml
+from minisweagent.agents.default import DefaultAgent
+from minisweagent.config import builtin_config_dir
+from minisweagent.environments.docker import DockerEnvironment
+from minisweagent.models.litellm_model import LitellmModel
+url, spec = sys.argv[1], json.loads(open(sys.argv[2]).read())
+cfg = yaml.safe_load((builtin_config_dir / "default.yaml").read_text())
+def one(iid):
+    model_cfg = dict(cfg["model"])
+    model_cfg["model_kwargs"] = {**model_cfg.get("model_kwargs", {}), "api_base": url, "api_key": "sk-bench"}
+    model = LitellmModel(model_name="openai/" + iid, cost_tracking="ignore_errors", **model_cfg)
+    t0 = time.perf_counter()
+    env = DockerEnvironment(image=spec["images"][iid], cwd="/testbed",
+                            run_args=["--rm", "--label", "swegym.bench=peers"], **cfg.get("environment", {}))
+    try:
+        agent = DefaultAgent(model, env, **cfg["agent"])
+        result = agent.run(task=spec["problems"][iid])
+    finally:
+        env.cleanup()
+    assert result.get("exit_status") == "Submitted" and "diff --git" in result.get("submission", ""), (iid, result)
+    return time.perf_counter() - t0, agent.n_calls
+def cpu():
+    a, b = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return a.ru_utime + a.ru_stime + b.ru_utime + b.ru_stime
+one(spec["ids"][0])  # warm-up: imports, first connections
+out = {"version": version("mini-swe-agent"), "runs": {}}
+for workers in spec["workers"]:
+    c0, t0 = cpu(), time.perf_counter()
+    with ThreadPoolExecutor(workers) as pool:
+        rows = list(pool.map(one, spec["ids"]))
+    out["runs"][str(workers)] = {"cpu_s": cpu() - c0, "elapsed_s": time.perf_counter() - t0,
+                                 "walls": [w for w, _ in rows], "steps": sum(n for _, n in rows)}
+print("@@swegym-result@@ " + json.dumps(out))
+'''
+
+
+def swegym_agent_part(url: str, spec_path: str) -> None:
+    """The same rollouts with swegym: DockerRuntime sandbox + OpenHands scaffold + litellm policy."""
+    import resource
+    from concurrent.futures import ThreadPoolExecutor
+
+    spec = json.loads(Path(spec_path).read_text())
+    tasks = {t.instance_id: t for t in swegym.load_tasks("demo")}
+    runtime = swegym.create("runtime", "docker", run_id="bench-rollout-peers")
+
+    def one(iid: str) -> tuple[float, int]:
+        task = tasks[iid]
+        policy = swegym.create("policy", "litellm", model="openai/" + iid, api_base=url, api_key="sk-bench",
+                               function_calling="native")
+        t0 = time.perf_counter()
+        with runtime.open(task, image=spec["images"][iid]) as sandbox:
+            traj = swegym.create("scaffold", "openhands").run(task, sandbox, policy)
+        assert traj.stop_reason == "finish" and "diff --git" in traj.patch, (iid, traj.stop_reason)
+        return time.perf_counter() - t0, sum(1 for m in traj.messages if m.get("role") == "assistant")
+
+    def cpu() -> float:
+        a, b = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+        return a.ru_utime + a.ru_stime + b.ru_utime + b.ru_stime
+
+    one(spec["ids"][0])  # warm-up, as for mini-swe-agent
+    out: dict[str, Any] = {"version": swegym.__version__, "runs": {}}
+    for workers in spec["workers"]:
+        c0, t0 = cpu(), time.perf_counter()
+        with ThreadPoolExecutor(workers) as pool:
+            rows = list(pool.map(one, spec["ids"]))
+        out["runs"][str(workers)] = {"cpu_s": cpu() - c0, "elapsed_s": time.perf_counter() - t0,
+                                     "walls": [w for w, _ in rows], "steps": sum(n for _, n in rows)}
+    runtime.close()
+    print(_peers.RESULT_TAG + json.dumps(out))
+
+
+def mini_plan(task: swegym.Task) -> list[str]:
+    """The gold trajectory's steps as mini-swe-agent bash commands (run by ``bash -lc`` in /testbed)."""
+    hunks = _hunks(task.patch)
+    steps = [f"cat {p}" for p in dict.fromkeys(p for p, _, _ in hunks)]
+    for path, old, new in hunks:
+        steps.append("python3 - <<'SWEGYM_EOF'\nimport pathlib\n"
+                     f"p = pathlib.Path({path!r}); s = p.read_text(); old = {old!r}\n"
+                     f"assert s.count(old) == 1, 'not found'\np.write_text(s.replace(old, {new!r}))\nSWEGYM_EOF")
+    # a login shell resets PATH: the scripted model names the task environment's python
+    steps.append("/opt/swegym/venv/bin/python -m pytest -q 2>&1 | tail -5")
+    steps.append("echo COMPLETE_TASK_AND_SUBMIT_FINAL_OUTPUT && git diff")
+    return steps
+
+
+class ScriptedModel:
+    """Answers each request with the next step of its task's plan, in the asking agent's tool format."""
+
+    def __init__(self, tasks: list[swegym.Task]) -> None:
+        self.openhands = {t.instance_id: [m for m in gold_trajectory(t)["messages"] if m["role"] == "assistant"]
+                          for t in tasks}
+        self.mini = {t.instance_id: mini_plan(t) for t in tasks}
+        assert all(len(self.openhands[k]) == len(self.mini[k]) for k in self.mini), "plans differ in length"
+
+    def __call__(self, req: Any) -> Any:
+        from openai_server import Reply
+
+        iid = req.body["model"].removeprefix("openai/")
+        step = sum(1 for m in req.body.get("messages", []) if m.get("role") == "assistant")
+        tools = {t["function"]["name"] for t in req.body.get("tools") or []}
+        if "bash" in tools:  # mini-swe-agent
+            return Reply.tool_call("bash", {"command": self.mini[iid][step]}, content="THOUGHT: next step.")
+        msg = self.openhands[iid][step]
+        return Reply.calls([(c["function"]["name"], c["function"]["arguments"]) for c in msg["tool_calls"]],
+                           content=msg["content"])
+
+
+def versus_mini(tasks: list[swegym.Task], workers: list[int]) -> dict[str, Any]:
+    """Both agents' runs ({"version", "runs": {workers: {cpu_s, elapsed_s, walls, steps}}})."""
+    from openai_server import OpenAIServer
+
+    runtime = swegym.create("runtime", "docker")
+    images = {t.instance_id: runtime.ensure_image(t) for t in tasks}
+    runtime.close()
+    spec = {"ids": [t.instance_id for t in tasks], "images": images, "workers": workers,
+            "problems": {t.instance_id: t.problem_statement for t in tasks}}
+    env = {"LITELLM_LOCAL_MODEL_COST_MAP": "True", "MSWEA_SILENT_STARTUP": "1", "MSWEA_CONFIGURED": "true"}
+    out = {}
+    with tempfile.TemporaryDirectory() as tmp, OpenAIServer(responder=ScriptedModel(tasks)) as server:
+        spec_path = Path(tmp) / "spec.json"
+        spec_path.write_text(json.dumps(spec))
+        print("mini-swe-agent rollouts ...", file=sys.stderr)
+        out["mini-swe-agent"] = _peers.run("mini-swe-agent", MINI_DRIVER, [server.url, str(spec_path)], env=env)
+        print("swegym rollouts (same server, same tasks) ...", file=sys.stderr)
+        proc = subprocess.run([sys.executable, __file__, "--part", "swegym-agent", "--url", server.url,
+                               "--spec", str(spec_path)], capture_output=True, text=True, env={**os.environ, **env})
+        lines = [x for x in proc.stdout.splitlines() if x.startswith(_peers.RESULT_TAG)]
+        if proc.returncode or not lines:
+            sys.stderr.write(proc.stderr[-6000:])
+            raise SystemExit("the swegym agent run failed")
+        out["swegym"] = json.loads(lines[-1][len(_peers.RESULT_TAG):])
+    return out
+
+
+def peer_summary(runs: dict[str, Any]) -> dict[str, Any]:
+    """Per tool: CPU ms per step (all workers' runs together) and wall per rollout by workers."""
+    out: dict[str, Any] = {}
+    for tool, data in runs.items():
+        cpu = sum(r["cpu_s"] for r in data["runs"].values())
+        steps = sum(r["steps"] for r in data["runs"].values())
+        row: dict[str, Any] = {"version": data["version"], "cpu_ms_per_step": round(cpu / steps * 1000, 2),
+                               "steps": steps}
+        for workers, r in data["runs"].items():
+            row[f"wall_per_rollout_s_w{workers}"] = round(statistics.median(r["walls"]), 3)
+            row[f"rollouts_per_min_w{workers}"] = round(len(r["walls"]) / r["elapsed_s"] * 60, 2)
+        out[tool] = row
+    return out
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=4, help="samples per task in each throughput run")
     parser.add_argument("--rounds", type=int, default=2, help="pairs of 1-worker and 2-worker runs")
     parser.add_argument("--edge", type=int, default=2, help="completions left out at each end of the steady window")
+    parser.add_argument("--no-peers", action="store_true", help="skip the side-by-side run with mini-swe-agent")
+    parser.add_argument("--peers-only", action="store_true", help="only the side-by-side run with mini-swe-agent")
+    parser.add_argument("--part", choices=["swegym-agent"], help=argparse.SUPPRESS)
+    parser.add_argument("--url", help=argparse.SUPPRESS)
+    parser.add_argument("--spec", help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.part == "swegym-agent":
+        swegym_agent_part(args.url, args.spec)
+        return
     tasks = swegym.load_tasks("demo")
+    peers = {} if args.no_peers else peer_summary(versus_mini(tasks, [1, 2]))
+    if args.peers_only:
+        print_peers(peers)
+        print(json.dumps({"peers": peers, **peer_ratios(peers)}))
+        return
     runtime = swegym.create("runtime", "docker")
     for task in tasks:  # images first: building is not what we measure
         runtime.ensure_image(task)
@@ -218,10 +401,34 @@ def main() -> None:
     print(f"{'metric':<{width}}  value")
     for name, value in rows:
         print(f"{name:<{width}}  {value}")
+    result: dict[str, Any] = {}
+    if peers:
+        print_peers(peers)
+        result = {"peers": peers, **peer_ratios(peers)}
     print(json.dumps({"step_overhead_ms": round(overhead_ms, 3), "rss_per_rollout_mb": round(rss_per, 2),
                       "scaling_2_vs_1": round(scaling, 3), "rollouts_per_min_1": round(rpm1, 2),
                       "rollouts_per_min_2": round(rpm2, 2), "scaling_2_vs_1_whole_run": round(whole2 / whole1, 3),
-                      "scaling_per_round": [round(r, 3) for r in rounds], "rollouts_per_run": n}))
+                      "scaling_per_round": [round(r, 3) for r in rounds], "rollouts_per_run": n, **result}))
+
+
+def peer_ratios(peers: dict[str, Any]) -> dict[str, Any]:
+    mine, mini = peers["swegym"], peers["mini-swe-agent"]
+    return {"cpu_per_step_vs_mini_swe_agent": round(mine["cpu_ms_per_step"] / mini["cpu_ms_per_step"], 3),
+            "wall_per_rollout_vs_mini_swe_agent_w1": round(mine["wall_per_rollout_s_w1"] / mini["wall_per_rollout_s_w1"], 3),
+            "wall_per_rollout_vs_mini_swe_agent_w2": round(mine["wall_per_rollout_s_w2"] / mini["wall_per_rollout_s_w2"], 3)}
+
+
+def print_peers(peers: dict[str, Any]) -> None:
+    print(f"\nside by side: same scripted model server, same {len(swegym.load_tasks('demo'))} demo tasks, "
+          f"no evaluation (sandbox + agent loop); host CPU = the agent process and its children")
+    print(f"{'agent':<16}{'version':>9}{'CPU ms/step':>13}{'steps':>7}{'wall/rollout 1w':>17}{'wall/rollout 2w':>17}"
+          f"{'rollouts/min 1w':>17}{'2w':>7}")
+    for tool in ("swegym", "mini-swe-agent"):
+        r = peers[tool]
+        print(f"{tool:<16}{r['version']:>9}{r['cpu_ms_per_step']:>13.1f}{r['steps']:>7}{r['wall_per_rollout_s_w1']:>16.2f}s"
+              f"{r['wall_per_rollout_s_w2']:>16.2f}s{r['rollouts_per_min_w1']:>17.1f}{r['rollouts_per_min_w2']:>7.1f}")
+    ratio = peer_ratios(peers)["cpu_per_step_vs_mini_swe_agent"]
+    print(f"host CPU per step: {ratio:.2f}x mini-swe-agent's (target <= 1.0: {'OK' if ratio <= 1 else 'MISSED'})")
 
 
 if __name__ == "__main__":

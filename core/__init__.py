@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from .errors import DataError, InfrastructureError, SwegymError
 from .hookspecs import hookimpl
-from .interfaces import Policy, Runtime, Sandbox, Scaffold, Trainer, Verifier
+from .interfaces import Executor, Policy, Runtime, Sandbox, Scaffold, Trainer, Verifier
 from .plugins import create, get_registry
 from .tasks import load_tasks
 from .types import (
@@ -36,7 +36,7 @@ except Exception:  # pragma: no cover - running from a source tree without insta
 
 __all__ = [
     "DataError", "InfrastructureError", "SwegymError", "hookimpl",
-    "Policy", "Runtime", "Sandbox", "Scaffold", "Trainer", "Verifier",
+    "Executor", "Policy", "Runtime", "Sandbox", "Scaffold", "Trainer", "Verifier",
     "create", "get_registry", "load_tasks",
     "EVAL_STATUSES", "CommandResult", "EvalResult", "PolicyResponse", "SamplingParams", "Task", "ToolCall",
     "Trajectory", "Usage",

@@ -31,6 +31,10 @@ class InfrastructureError(Exception):
         self.cause = cause or message
 
 
+class RepositoryError(Exception):
+    """git failed inside a working sandbox (the agent removed ``.git``, say): the agent's doing."""
+
+
 class SandboxKilled(InfrastructureError):
     """The sandbox died or stopped answering because of what ran *inside* it.
 

@@ -1,4 +1,4 @@
-"""The five abstractions plugins implement: Runtime (+ Sandbox), Policy, Scaffold, Verifier, Trainer.
+"""The abstractions plugins implement: Runtime (+ Sandbox), Policy, Scaffold, Verifier, Trainer, Executor.
 
 Each is a small abstract base class. Plugins subclass them and register a factory by name
 (see :mod:`swegym.hookspecs`). Nothing here imports docker, torch or litellm.
@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import abc
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any, Callable, Iterable, Iterator, Sequence
 
 from .types import CommandResult, PolicyResponse, SamplingParams, Task, Trajectory
 
@@ -40,7 +40,11 @@ class Sandbox(abc.ABC):
 
     @abc.abstractmethod
     def diff(self, repo_dir: str | None = None) -> str:
-        """``git diff`` of every change (new files included, binary files excluded) against base_commit."""
+        """``git diff`` of every change (new files included, binary files excluded) against base_commit.
+
+        Binary sections are dropped with :func:`swegym.diffs.strip_binary`. A git failure in a
+        working sandbox (no ``.git`` any more) raises :class:`~swegym.errors.RepositoryError`.
+        """
 
     @abc.abstractmethod
     def reset(self) -> None:
@@ -69,6 +73,17 @@ class Runtime(abc.ABC):
     def ensure_image(self, task: Task) -> str:
         """Make sure whatever ``open`` needs for ``task`` exists; return its identifier."""
         return ""
+
+    def release(self, sandbox: Sandbox) -> None:
+        """Give back a sandbox nobody needs any more; the runtime may remove it in the background.
+
+        Removing a container costs ~0.5 s and no result depends on it, so a runtime may defer it;
+        :meth:`drain` waits for what is deferred. The default closes at once.
+        """
+        sandbox.close()
+
+    def drain(self, timeout: float | None = 120.0) -> None:
+        """Wait until every sandbox handed to :meth:`release` is closed (``close`` drains too)."""
 
     def cleanup(self, run_id: str) -> int:
         """Remove sandboxes a dead process of run ``run_id`` left behind; return how many.
@@ -140,3 +155,17 @@ class Trainer(abc.ABC):
     @abc.abstractmethod
     def train(self, model: str | Path, data: str | Path, output_dir: str | Path, config: dict[str, Any] | None = None) -> Path:
         """Train and return the directory of the resulting checkpoint."""
+
+
+class Executor(abc.ABC):
+    """Runs ``fn(request)`` for every rollout request somewhere (threads, processes, a cluster) and
+    yields the results as they finish, in any order. Only the driver writes the run directory."""
+
+    name: str = "executor"
+
+    @abc.abstractmethod
+    def map_unordered(self, fn: Callable[[Any], Any], requests: Iterable[Any]) -> Iterator[Any]:
+        """Yield ``fn(r)`` for every request ``r``; an exception in ``fn`` propagates from the iterator."""
+
+    def close(self) -> None:
+        """Release workers."""

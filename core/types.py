@@ -180,7 +180,7 @@ class EvalResult:
     """
 
     instance_id: str
-    status: str
+    status: EvalStatus
     tests: dict[str, str] = field(default_factory=dict)
     log: str = ""
     error: str | None = None
@@ -213,8 +213,10 @@ class EvalResult:
 class Trajectory:
     """One rollout: OpenAI-style chat messages (with tool_calls), the tools schema, the patch.
 
-    ``metadata`` carries instance_id, run_id, scaffold, model, sampling, seed, iterations,
-    stop_reason, usage and timings; ``evaluation`` the harness result once graded.
+    ``metadata`` has one part per owner: ``metadata["scaffold"]`` (iterations, usage, the
+    scaffold's timings...) written by the scaffold, ``metadata["rollout"]`` (sample index,
+    sampling, the rollout's timings...) by orchestration; see :mod:`swegym.orchestration.record`.
+    ``evaluation`` is the harness result once graded.
     """
 
     instance_id: str

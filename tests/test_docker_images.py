@@ -68,9 +68,9 @@ def test_every_sandbox_command_takes_the_same_runtime_flags():
         assert out.exit_code == 0, out.output
         missing = {flag for flag in shared if flag not in out.output}
         assert not missing, (command, missing)
-    opts = runtime_options_from_flags({"docker_host": "tcp://h:2375", "env_spec": None, "python_source": "debian",
-                                       "repo_source": (), "runtime_opt": ("pool_size=2",), "mem_limit": None})
-    assert opts == {"base_url": "tcp://h:2375", "python_source": "debian", "pool_size": 2}
+    opts = runtime_options_from_flags({"runtime": "docker", "env_spec": None, "repo_source": (),
+                                       "runtime_opt": ("pool_size=2", "base_url=tcp://h:2375")})
+    assert opts == {"base_url": "tcp://h:2375", "pool_size": 2}
 
 
 def test_local_mirror_clone_or_bare_and_missing_commit(tmp_path):

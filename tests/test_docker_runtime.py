@@ -247,6 +247,28 @@ def test_labels_and_removal_on_close(runtime, calc_task):
     assert not runtime.client.containers.list(all=True, filters={"id": cid})
 
 
+def test_released_sandboxes_are_removed_by_drain(runtime, calc_task):
+    """The runtime owns the background removal of sandboxes nobody needs (harness, rollouts)."""
+    boxes = [runtime.open(calc_task, run_id="test-release") for _ in range(3)]
+    ids = [sb.container.id for sb in boxes]
+    for sb in boxes:
+        runtime.release(sb)
+    runtime.drain()
+    assert all(sb._closed for sb in boxes)
+    assert not [c for c in runtime.client.containers.list(all=True, filters={"label": "swegym.run_id=test-release"})
+                if c.id in ids]
+
+
+def test_a_broken_repository_is_the_agents_doing_not_infrastructure(runtime, calc_task):
+    from swegym.errors import InfrastructureError, RepositoryError
+
+    with runtime.open(calc_task) as sb:
+        sb.run("rm -rf /testbed/.git")
+        with pytest.raises(RepositoryError, match="git diff") as info:
+            sb.diff()
+        assert not isinstance(info.value, InfrastructureError)
+
+
 def test_run_returns_command_result(sandbox):
     r = sandbox.run("true")
     assert isinstance(r, CommandResult) and r.exit_code == 0 and r.duration_s < 1

@@ -145,7 +145,7 @@ def test_report_writer_is_atomic_resumable_and_threadsafe(tmp_path):
 
 def test_report_rewrites_back_off_and_flush_writes_the_rest(tmp_path, monkeypatch):
     """A long run must not rewrite a growing report.json after every instance (quadratic)."""
-    import swegym.harness.report as report_module
+    import swegym.harness.ledger as report_module
 
     writes = []
     atomic = report_module.write_text_atomic

@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 
 from swegym.harness import grade, parse_log
 from swegym.harness.parsers import BY_NAME, PARSERS, get_parser, parse_django, parse_pytest, parse_pytest_options, \
-    parse_pytest_pydantic, parse_pytest_v2, parse_sympy
+    parse_pytest_pydantic, parse_pytest_v2, parse_sympy, strip_ansi
 
 LOGS = Path(__file__).parent / "data" / "logs"
 MYPY_F2P = "mypy/test/testcheck.py::TypeCheckSuite::testTwoUncomfortablyIncompatibleProtocolsWithoutRunningInIssue9771"
@@ -81,6 +81,7 @@ def test_mypy_case_names_and_monai_log(shared_data):
     ("pytest_ra.log", parse_pytest),
     ("pytest_verbose.log", parse_pytest),
     ("pytest_verbose.log", parse_pytest_pydantic),
+    ("pytest_color.log", parse_pytest),
     ("pytest_color.log", parse_pytest_v2),
     ("pytest_color.log", parse_pytest_pydantic),
 ])
@@ -96,11 +97,13 @@ def test_pytest_family(log, parser):
     assert SHAPES + "test_xpass" not in status
 
 
-def test_only_summary_lines_count_and_colour_needs_v2():
+def test_only_summary_lines_count_and_colour_is_stripped():
     verbose = parse_pytest(_log("pytest_verbose.log"))
     assert SHAPES + "test_skipped" not in verbose  # "-v" lines are not read (SWE-bench's parse_log_pytest)
     assert not any(k.startswith("_") for k in verbose)  # "____ ERROR at setup of x ____" is a banner
-    assert SHAPES + "test_area" not in parse_pytest(_log("pytest_color.log"))  # escape codes hide it
+    # colour codes (moto 5's addopts = --color=yes) are stripped: the coloured log reads as the plain one
+    assert "\x1b" in _log("pytest_color.log") and SHAPES + "test_area" in parse_pytest(_log("pytest_color.log"))
+    assert strip_ansi("\x1b[32mPASSED\x1b[0m a.py::t \x1b[1;31mx\x1b[K") == "PASSED a.py::t x"
     assert not any(k.startswith("[") for k in parse_pytest(_log("pytest_ra.log")))  # "SKIPPED [1] file:line" ignored
 
 

@@ -72,3 +72,56 @@ def test_mine_execute_validate_resume(docker_client, base_image, prefix, tmp_pat
     # a rerun decides nothing again
     again = mine_tasks(REPO, out, source=root, prs=[3, 5, 7], runtime=object(), github=False, progress=False)
     assert again.examined == 0 and len(out.read_text().splitlines()) == 2
+
+
+@pytest.mark.parametrize("signame", ["SIGINT", "SIGTERM"])
+def test_ctrl_c_stops_sandboxes_and_exits_130(docker_client, base_image, prefix, tmp_path, signame):
+    """Ctrl-C (or SIGTERM) while a candidate's tests run: exit 130 within seconds, its sandbox removed,
+    nothing recorded."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    from mining_repos import commit, git
+
+    root = tmp_path / "slow"
+    root.mkdir()
+    git(root, "init", "-q", "-b", "main")
+    commit(root, "initial", {"slow.py": "def f():\n    return 1\n", "tests/test_slow.py": "def test_ok():\n    pass\n"},
+           "2023-01-01T10:00:00+00:00")
+    commit(root, "Fix f (#2)", {"slow.py": "def f():\n    return 2\n", "tests/test_slow.py":
+                                "import time\nfrom slow import f\n\n\ndef test_f():\n    time.sleep(300)\n    assert f() == 2\n"},
+           "2023-01-02T10:00:00+00:00")
+    spec = tmp_path / "env.yaml"
+    spec.write_text("repositories:\n  acme/slow:\n    specs:\n      - install: ''\n        pip_packages: [pytest]\n"
+                    "        test_cmd: python -m pytest -rA -p no:cacheprovider\n")
+    run_id = f"{RUN_ID}-{signame}"
+    out = tmp_path / "out" / "tasks.jsonl"
+    proc = subprocess.Popen([sys.executable, "-m", "swegym.cli", "tasks", "mine", "--repo", "acme/slow", "--repo-source",
+                             f"acme/slow={root}", "--env-spec", str(spec), "--offline", "--runtime-opt",
+                             f"image_prefix={prefix}", "--runtime-opt", f"run_id={run_id}", "-o", str(out)],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    label = {"label": [f"swegym.run_id={run_id}", "swegym.kind=sandbox"]}
+    try:
+        deadline = time.monotonic() + 300
+        while not docker_client.containers.list(filters=label):
+            assert proc.poll() is None and time.monotonic() < deadline, proc.stderr.read() if proc.poll() is not None else "no sandbox"
+            time.sleep(0.5)
+        time.sleep(3)  # the test command is running (it sleeps 300 s)
+        t0 = time.monotonic()
+        os.kill(proc.pid, getattr(signal, signame))
+        rc = proc.wait(timeout=30)
+        elapsed = time.monotonic() - t0
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    err = proc.stderr.read()
+    assert rc == 130, err
+    print(f"exit 130 after {signame} in {elapsed:.2f} s")
+    assert elapsed < 5, elapsed  # ~2 s asked; margin for a loaded machine
+    assert "interrupted" in err
+    assert docker_client.containers.list(all=True, filters={"label": f"swegym.run_id={run_id}"}) == []
+    report = json.loads((out.parent / "mine-report.json").read_text())
+    assert report["candidates"] == {}  # the interrupted candidate is not a decision: a rerun mines it

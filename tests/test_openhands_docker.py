@@ -72,8 +72,8 @@ def test_replayed_trajectory_fixes_calc_and_the_harness_resolves_it(runtime, san
     scaffold = swegym.create("scaffold", "openhands", max_iterations=50, function_calling="auto", workspace_mode="copy")
     traj = scaffold.run(calc_task, sandbox, policy)
     assert traj.stop_reason == "finish"
-    assert traj.metadata["function_calling"] == "native"
-    assert traj.metadata["iterations"] == 5
+    assert traj.metadata["scaffold"]["function_calling"] == "native"
+    assert traj.metadata["scaffold"]["iterations"] == 5
     assert "-    return max(low, min(value, high - 1))\n+    return max(low, min(value, high))" in traj.patch
     # the scaffold reproduces the recorded observations (find's listing order may differ)
     got = [sorted(m["content"].split("\n")) for m in traj.messages if m["role"] == "tool"]
@@ -93,9 +93,9 @@ def test_text_mode_episode_recovers_from_bad_calls(sandbox, calc_task):
     ]
     policy = ScriptedPolicy(replies, native=False)
     traj = swegym.create("scaffold", "openhands").run(calc_task, sandbox, policy, SamplingParams(temperature=0.5, seed=7))
-    assert traj.stop_reason == "finish" and traj.metadata["function_calling"] == "text"
-    assert traj.metadata["seed"] == 7 and traj.metadata["iterations"] == 5
-    assert traj.metadata["usage"]["prompt_tokens"] == 50
+    assert traj.stop_reason == "finish" and traj.metadata["scaffold"]["function_calling"] == "text"
+    assert traj.metadata["scaffold"]["iterations"] == 5
+    assert traj.metadata["scaffold"]["usage"]["prompt_tokens"] == 50
     msgs = traj.messages
     # 1: a real bash observation in the workspace
     assert msgs[2]["tool_calls"][0]["function"]["name"] == "execute_bash"
@@ -130,12 +130,12 @@ def test_text_mode_episode_recovers_from_bad_calls(sandbox, calc_task):
 def test_limits_stuck_timeout_and_outcomes(sandbox, calc_task):
     scaffold = swegym.create("scaffold", "openhands", max_iterations=3)
     traj = scaffold.run(calc_task, sandbox, ScriptedPolicy([bash(f"echo {i}", f"c{i}") for i in range(10)]))
-    assert traj.stop_reason == "max_iterations" and traj.metadata["iterations"] == 3
+    assert traj.stop_reason == "max_iterations" and traj.metadata["scaffold"]["iterations"] == 3
 
     same = [bash("echo same", f"s{i}") for i in range(10)]
     traj = swegym.create("scaffold", "openhands").run(calc_task, sandbox, ScriptedPolicy(same))
-    assert traj.stop_reason == "stuck" and traj.metadata["iterations"] == 4
-    assert traj.metadata["stuck_pattern"] == "repeating action and observation"
+    assert traj.stop_reason == "stuck" and traj.metadata["scaffold"]["iterations"] == 4
+    assert traj.metadata["scaffold"]["stuck_pattern"] == "repeating action and observation"
 
     slow = [bash("echo start; sleep 30", "t1"), bash("echo alive", "t2")]
     traj = swegym.create("scaffold", "openhands", command_timeout=2).run(calc_task, sandbox, ScriptedPolicy(slow))
@@ -170,7 +170,7 @@ def test_agent_that_breaks_git_gets_an_empty_patch_not_an_infrastructure_error(s
     scaffold = swegym.create("scaffold", "openhands", workspace_mode="copy")
     traj = scaffold.run(calc_task, sandbox, ScriptedPolicy([bash("rm -rf .git", "g1")]))
     assert traj.stop_reason == "finish" and traj.patch == ""
-    assert any("git diff" in e for e in traj.metadata["errors"])
+    assert any("git diff" in e for e in traj.metadata["scaffold"]["errors"])
 
 
 def test_default_workspace_is_the_forks_symlink_to_testbed(runtime, calc_task):

@@ -228,16 +228,6 @@ def test_in_context_example_is_optional():
     assert ep._policy_messages()[1]["content"] == "task"
 
 
-def test_binary_sections_are_dropped_from_the_patch():
-    from swegym_openhands.workspace import remove_binary_diffs
-
-    text = "diff --git a/a.py b/a.py\n--- a/a.py\n+++ b/a.py\n@@ -1 +1 @@\n-x\n+y\n"
-    binary = "diff --git a/b.bin b/b.bin\nnew file mode 100644\nindex 0000000..e69de29\nBinary files /dev/null and b/b.bin differ\n"
-    literal = "diff --git a/c.bin b/c.bin\nindex 1..2 100644\nGIT binary patch\nliteral 3\nKcmZ?\n\n"
-    assert remove_binary_diffs(binary + text + literal) == text
-    assert remove_binary_diffs("") == ""
-
-
 def test_steps_are_counted_per_action_and_a_reply_is_cut_at_the_limit():
     ep = _episode("native")
     ep.cfg.max_iterations = 2

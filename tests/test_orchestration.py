@@ -72,7 +72,8 @@ def test_rft_and_run_share_their_sampling_and_sandbox_settings(tmp_path):
     assert (cfg.samples, cfg.temperature, cfg.max_tokens, cfg.network) == (4, 0.5, 99, True)
     assert cfg.runtime_options == {"cpus": 1} and cfg.runtime_options is not rft.runtime_options
     assert set(shared) == {"samples", "temperature", "first_greedy", "top_p", "max_tokens", "seed", "runtime",
-                           "runtime_options", "eval_timeout", "infra_retries", "network", "rollout_timeout"}
+                           "runtime_options", "eval_timeout", "infra_retries", "network", "rollout_timeout",
+                           "retry_budget"}
 
 
 def test_per_sample_sampling_is_stable_and_first_greedy():
@@ -120,7 +121,7 @@ def test_sigkill_then_resume_completes_exactly_once(tmp_path, docker_client, bas
     run_id = json.loads((run_dir / "manifest.json").read_text())["run_id"]
     swegym_run(run_dir, *args)
     got = rows(run_dir)
-    keys = [(r["instance_id"], r["metadata"]["sample_index"]) for r in got]
+    keys = [(r["instance_id"], r["metadata"]["rollout"]["sample_index"]) for r in got]
     assert len(got) == len(demo_tasks) * 2
     assert len(set(keys)) == len(keys), "duplicated rollouts"
     for name in ("preds.jsonl", "preds.1.jsonl"):  # SWE-bench predictions: once per instance and sample
@@ -148,8 +149,9 @@ def _comparable(row: dict) -> dict:
     """A row without what legitimately differs between two runs: ids, timings, durations in logs."""
     row = json.loads(_DURATION.sub("<t>", json.dumps(row)))
     row.pop("run_id", None)
-    for key in VOLATILE:
-        row["metadata"].pop(key, None)
+    for part in row["metadata"].values():
+        for key in VOLATILE:
+            part.pop(key, None)
     ev = row.get("evaluation") or {}
     for key in ("duration_s", "test_duration_s", "log", "details"):
         ev.pop(key, None)

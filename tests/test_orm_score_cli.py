@@ -14,7 +14,7 @@ tiny_llama = tiny_model_fixture("llama")
 
 def test_score_then_report(tiny_llama, tmp_path):
     run = make_run(tmp_path / "run", with_scores=False)
-    r = CliRunner().invoke(cli, ["score", "--verifier", str(tiny_llama), "--run-dir", str(run), "--batch-size", "4",
+    r = CliRunner().invoke(cli, ["score", "--verifier", "orm", "--model", str(tiny_llama), "--run-dir", str(run), "--batch-size", "4",
                                  "--max-length", "128"])
     assert r.exit_code == 0, r.output
     rows = [json.loads(line) for line in (run / "scores.jsonl").open()]
@@ -42,6 +42,10 @@ def test_score_released_rows_to_an_output_file(tiny_llama, tmp_path, shared_data
 def test_score_cli_errors(tmp_path):
     run = make_run(tmp_path / "run", with_scores=False)
     r = CliRunner().invoke(cli, ["score", "--run-dir", str(run)])
-    assert r.exit_code == 2 and "exactly one of --verifier" in r.output
+    assert r.exit_code == 2 and "exactly one of model=DIR" in r.output
+    r = CliRunner().invoke(cli, ["score", "--verifier", "nosuch", "--run-dir", str(run)])
+    assert r.exit_code == 2 and "Available verifiers: " in r.output and "orm" in r.output
+    r = CliRunner().invoke(cli, ["score", "--model", str(tmp_path), "--run-dir", str(run), "--verifier-opt", "bogus=1"])
+    assert r.exit_code == 2 and "unknown option(s) bogus" in r.output and "api_base" in r.output
     r = CliRunner().invoke(cli, ["score", "--verifier", str(tmp_path), "--run-dir", str(run)])
     assert r.exit_code == 2 and "not a Hugging Face model directory" in r.output

@@ -51,7 +51,7 @@ def test_sample_third_party_plugin_shows_up(plugin_site: Path):
     assert out.returncode == 0, out.stderr
     rows = {(r["kind"], r["name"]): r for r in json.loads(out.stdout)}
     assert rows[("policy", "echo")]["package"] == "swegym-hello-plugin"
-    assert rows[("policy", "echo")]["version"] == "0.2.0"
+    assert rows[("policy", "echo")]["version"] == "0.3.0"
     assert ("scaffold", "shell-once") in rows
 
 

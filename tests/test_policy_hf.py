@@ -156,7 +156,7 @@ def test_bad_model_paths_are_clear_errors(tmp_path, tiny_model):
         swegym.create("policy", "hf", model=str(folder))
     with pytest.raises(swegym.SwegymError, match="dtype"):
         swegym.create("policy", "hf", model=str(tiny_model), dtype="float7")
-    with pytest.raises(swegym.SwegymError, match="sampling options are"):
+    with pytest.raises(swegym.SwegymError, match=r"unknown option\(s\) temprature; valid options: .*temperature"):
         swegym.create("policy", "hf", model=str(tiny_model), temprature=0.5)
 
 

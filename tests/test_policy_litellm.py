@@ -217,10 +217,11 @@ def test_policy_pickles_with_key_kept_but_hidden(openai_server):
 def test_backoff_and_classification():
     import random
 
-    from swegym_litellm.retry import backoff_delay, is_context_overflow, is_retryable
+    from swegym.retry import backoff
+    from swegym_litellm.retry import is_context_overflow, is_retryable
 
-    rng = random.Random(0)
-    delays = [backoff_delay(a, 1.0, 8.0, rng) for a in range(6)]
+    wait = backoff(1.0, 8.0, random.Random(0))
+    delays = [wait(a, RuntimeError()) for a in range(6)]
     assert 0.5 <= delays[0] <= 1.0 and 1.0 <= delays[1] <= 2.0 and 2.0 <= delays[2] <= 4.0
     assert all(d <= 8.0 for d in delays) and delays[5] >= 4.0
 

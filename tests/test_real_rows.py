@@ -59,6 +59,22 @@ def test_coverage_table_merges_runs_newest_line_wins(tmp_path):
     assert "make: command not found" not in text and "c__d-2: gold unresolved: x" in text
     assert "| a/b | 1.0 | 1/1 |" in text
 
+def test_coverage_table_from_a_run_file_keeps_the_other_results(tmp_path):
+    """``--results environments.X.jsonl`` (a branch's own file) still renders every repository."""
+    bench = _bench()
+    main = {"instance_id": "a__b-1", "repo": "a/b", "version": "1.0", "valid": True, "gold": "resolved",
+            "empty": "unresolved", "reason": "", "measured_at": "2026-01-01T00:00:00+00:00"}
+    other_run = {**main, "instance_id": "e__f-3", "repo": "e/f", "valid": False, "reason": "gold unresolved: y"}
+    mine = {**main, "instance_id": "c__d-2", "repo": "c/d", "measured_at": "2026-01-02T00:00:00+00:00"}
+    (tmp_path / "environments.jsonl").write_text(json.dumps(main) + "\n")
+    (tmp_path / "environments.other.jsonl").write_text(json.dumps(other_run) + "\n")
+    run = tmp_path / "environments.mine.jsonl"
+    run.write_text(json.dumps(mine) + "\n")
+    latest = bench.load_results(run)
+    assert sorted(latest) == ["a__b-1", "c__d-2", "e__f-3"]
+    assert sorted(latest) == sorted(bench.load_results(tmp_path / "environments.jsonl"))
+
+
 
 @pytest.mark.docker
 @pytest.mark.parametrize("rows_file", sorted(SLICE))

@@ -103,8 +103,10 @@ def test_sandbox_reset_and_diff_quote_the_commit(docker_client, base_image, demo
     try:
         with runtime.open(calc) as box:
             box.task = replace(calc, base_commit="HEAD $(touch /tmp/pwned)")
-            for op in (box.reset, box.diff):
-                with pytest.raises(InfrastructureError):
+            from swegym.errors import RepositoryError
+
+            for op, error in ((box.reset, InfrastructureError), (box.diff, RepositoryError)):
+                with pytest.raises(error):
                     op()
             assert box.run("test -e /tmp/pwned; echo $?").output.strip() == "1"
     finally:
@@ -131,11 +133,13 @@ def test_manifest_never_holds_a_key(tmp_path):
     secrets = {"flag": "sk-FLAG-0123456789", "env": "sk-ENVV-0123456789", "openai": "sk-OPEN-0123456789",
                "config": "sk-CONF-0123456789", "runtime": "sk-RUNT-0123456789", "scaffold": "sk-SCAF-0123456789",
                "json": "sk-JSON-0123456789", "policy": "sk-POLI-0123456789"}
+    # Options are checked before the run directory exists, so the run must get past them: an
+    # unreachable daemon makes the one rollout an infrastructure error row after the manifest.
     common = ["run", "--no-progress", "-d", "demo", "--limit", "1", "--policy", "litellm", "--model", "openai/m",
-              "--api-base", "http://127.0.0.1:9/v1", "--runtime", "no-such-runtime"]
+              "--api-base", "http://127.0.0.1:9/v1", "--docker-host", "tcp://127.0.0.1:9", "--infra-retries", "0"]
     (tmp_path / "cfg.yaml").write_text(f"run:\n  api_key: {secrets['config']}\n")
     runs = {
-        "flags": [*common, "--api-key", secrets["flag"], "--runtime-opt", f"token={secrets['runtime']}",
+        "flags": [*common, "--api-key", secrets["flag"],
                   "--scaffold-opt", f"secret={secrets['scaffold']}",
                   "--scaffold-opt", f'auth={{"password": "{secrets["json"]}"}}',
                   f"--policy-opt=api_key={secrets['policy']}"],
@@ -148,7 +152,7 @@ def test_manifest_never_holds_a_key(tmp_path):
         extra = {"SWEGYM_RUN_API_KEY": secrets["env"]} if name == "env" else {}
         out = subprocess.run([*SWEGYM, *args, "--run-dir", str(run_dir)], capture_output=True, text=True,
                              env={**env, **extra}, timeout=300)
-        assert out.returncode == 2 and "no-such-runtime" in out.stderr, out.stderr[-2000:]
+        assert out.returncode == 0 and "127.0.0.1:9" in (run_dir / "trajectories.jsonl").read_text(), out.stderr[-2000:]
         manifest = (run_dir / "manifest.json").read_text()
         assert "<redacted>" in manifest
         for path in run_dir.rglob("*"):
@@ -222,8 +226,8 @@ def test_empty_manifest_is_a_data_error(tmp_path):
     with pytest.raises(DataError) as info:
         RunDir(tmp_path).read_manifest()
     assert "manifest.json" in str(info.value) and "empty" in str(info.value)
-    out = subprocess.run([*SWEGYM, "run", "--no-progress", "-d", "demo", "--limit", "1", "--runtime", "nope",
-                          "--run-dir", str(tmp_path)], capture_output=True, text=True, timeout=300)
+    out = subprocess.run([*SWEGYM, "run", "--no-progress", "-d", "demo", "--limit", "1", "--docker-host",
+                          "tcp://127.0.0.1:9", "--run-dir", str(tmp_path)], capture_output=True, text=True, timeout=300)
     assert out.returncode == 2 and "manifest.json" in out.stderr and "Traceback" not in out.stderr
 
 
@@ -405,12 +409,12 @@ def test_rollout_with_killed_sandbox_is_unresolved_not_error(monkeypatch, calc):
 
     calls = []
 
-    def broken(request, timings):
+    def broken(request, timings, sampling):
         calls.append(1)
         raise SandboxKilled("the sandbox was broken from inside", reason="sandbox_killed")
 
     monkeypatch.setattr(rollout, "_rollout_once", broken)
-    row = execute_rollout(RolloutRequest(RunConfig(infra_retries=2), calc, 0, "r"))
+    row = execute_rollout(RolloutRequest(RunConfig(infra_retries=2), calc, 0, "r")).to_row()
     assert len(calls) == 1 and row["status"] == "unresolved" and row["stop_reason"] == "sandbox_killed"
     assert row["evaluation"]["details"]["reason"] == "sandbox_killed"
 
@@ -516,12 +520,12 @@ def test_rollout_over_its_deadline_is_an_error_and_not_retried(monkeypatch, calc
 
     calls = []
 
-    def slow(request, timings):
+    def slow(request, timings, sampling):
         calls.append(1)
         raise DeadlineExceeded("the rollout ran out of its time budget", cause="rollout deadline exceeded")
 
     monkeypatch.setattr(rollout, "_rollout_once", slow)
-    row = execute_rollout(RolloutRequest(RunConfig(infra_retries=2, retry_backoff_s=0), calc, 0, "r"))
+    row = execute_rollout(RolloutRequest(RunConfig(infra_retries=2, retry_backoff_s=0), calc, 0, "r")).to_row()
     assert len(calls) == 1 and row["status"] == "error" and "time budget" in row["evaluation"]["error"]
 
 

@@ -12,7 +12,7 @@ import pytest
 
 from swebench_reference import reference_parser_name, require_swebench
 from swegym.demo.solutions import write_gold_trajectories
-from swegym.harness.report import safe_name
+from swegym.harness.ledger import safe_name
 
 SWEGYM = [sys.executable, "-m", "swegym.cli"]
 pytestmark = pytest.mark.docker

@@ -40,8 +40,9 @@ def _generate(path):
 def test_registered():
     import swegym
 
-    assert type(swegym.create("trainer", "torchtune-full")).__name__ == "TorchtuneFullTrainer"
-    assert swegym.create("trainer", "torchtune-lora").lora is True
+    full, lora = swegym.create("trainer", "torchtune-full"), swegym.create("trainer", "torchtune-lora")
+    assert type(full) is type(lora) and (full.lora, lora.lora) == (False, True)  # LoRA is an argument
+    assert (full.name, lora.name) == ("torchtune-full", "torchtune-lora")
 
 
 def test_full_finetune_loss_falls_and_output_loads(tiny_qwen2, sft_file, tmp_path):

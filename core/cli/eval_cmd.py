@@ -9,7 +9,7 @@ import click
 
 from ..errors import DataError, SwegymError
 from ..tasks import load_tasks
-from .options import dataset_options, runtime_options
+from .options import dataset_options, runtime_options, step_and_grading_options
 from .swebench_flags import SwebenchFlagsCommand
 
 
@@ -18,14 +18,10 @@ def _eval_options(fn):
     decorators = [
         click.option("--workers", type=click.IntRange(min=1), default=1, show_default=True,
                      help="Evaluations run in parallel."),
-        click.option("--timeout", type=click.FloatRange(min=1), default=1800, show_default=True,
-                     help="Seconds the test command may run before the result is test_timeout."),
-        click.option("--retries", type=click.IntRange(min=0), default=2, show_default=True,
-                     help="Retries of an evaluation that hit an infrastructure error."),
     ]
     for deco in reversed(decorators):
         fn = deco(fn)
-    return runtime_options(fn)
+    return runtime_options(step_and_grading_options(fn))
 
 
 def _make_runtime(name: str, options: dict[str, Any]):
@@ -59,7 +55,7 @@ def eval_cmd(dataset: str, split: str | None, instance_ids: tuple[str, ...], rep
              predictions_path: str, run_dir: str | None, run_id: str | None, report_dir: str | None,
              strict_grading: bool,
              runtime_name: str, runtime_options: dict[str, Any], workers: int,
-             timeout: float, retries: int, env_spec: str | None) -> None:
+             eval_timeout: float, infra_retries: int, env_spec: str | None) -> None:
     """Grade model patches with SWE-bench semantics; write RUN_DIR/report.json, each test log, and
     SWE-bench's run report <model>.<run_id>.json.
 
@@ -102,7 +98,7 @@ def eval_cmd(dataset: str, split: str | None, instance_ids: tuple[str, ...], rep
         jobs = jobs[:limit]
     runtime = _make_runtime(runtime_name, runtime_options)
     try:
-        evaluate_many(jobs, runtime, workers=workers, timeout=timeout, retries=retries, run_dir=run_dir, desc="eval",
+        evaluate_many(jobs, runtime, workers=workers, timeout=eval_timeout, retries=infra_retries, run_dir=run_dir, desc="eval",
                       spec_file=env_spec, strict_grading=strict_grading)
     finally:
         runtime.close()
@@ -121,8 +117,8 @@ def eval_cmd(dataset: str, split: str | None, instance_ids: tuple[str, ...], rep
 @dataset_options
 @_eval_options
 def validate_cmd(dataset: str, split: str | None, instance_ids: tuple[str, ...], repo: tuple[str, ...],
-                 limit: int | None, runtime_name: str, runtime_options: dict[str, Any], workers: int, timeout: float,
-                 retries: int, env_spec: str | None) -> None:
+                 limit: int | None, runtime_name: str, runtime_options: dict[str, Any], workers: int, eval_timeout: float,
+                 infra_retries: int, env_spec: str | None) -> None:
     """Check tasks: the gold patch must resolve, the empty patch must not. Exit 1 if any task fails.
 
     The empty-patch run really runs the tests on the unpatched repository, so it proves the
@@ -141,9 +137,9 @@ def validate_cmd(dataset: str, split: str | None, instance_ids: tuple[str, ...],
         raise SwegymError(f"no tasks selected from {dataset!r}")
     runtime = _make_runtime(runtime_name, runtime_options)
     try:
-        gold = evaluate_many([(t, t.patch) for t in tasks], runtime, workers=workers, timeout=timeout,
-                             retries=retries, desc="gold patches", spec_file=env_spec)
-        empty = evaluate_many([(t, "") for t in tasks], runtime, workers=workers, timeout=timeout, retries=retries,
+        gold = evaluate_many([(t, t.patch) for t in tasks], runtime, workers=workers, timeout=eval_timeout,
+                             retries=infra_retries, desc="gold patches", spec_file=env_spec)
+        empty = evaluate_many([(t, "") for t in tasks], runtime, workers=workers, timeout=eval_timeout, retries=infra_retries,
                               run_empty=True, desc="empty patches", spec_file=env_spec)
     finally:
         runtime.close()

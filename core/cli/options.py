@@ -9,6 +9,35 @@ import json
 import click
 
 from ..errors import SwegymError
+from .plugin_flags import uses
+
+
+def hidden_alias(*decls: str, dest: str, **kwargs: Any) -> Callable:
+    """An old spelling of an option, still accepted but not shown in ``--help`` (click lets the
+    flag given on the command line win over the visible option's default)."""
+    return click.option(*decls, dest, hidden=True, **kwargs)
+
+
+def step_and_grading_options(fn: Callable) -> Callable:
+    """``--max-steps``, ``--eval-timeout`` and ``--infra-retries``: one spelling in run, rft, eval."""
+    decorators = [
+        click.option("--eval-timeout", "eval_timeout", type=click.FloatRange(min=1), default=1800, show_default=True,
+                     help="Seconds the test command may run before the result is test_timeout."),
+        hidden_alias("--timeout", dest="eval_timeout", type=click.FloatRange(min=1)),
+        click.option("--infra-retries", "infra_retries", type=click.IntRange(min=0), default=2, show_default=True,
+                     help="Retries (with backoff) of an infrastructure failure."),
+        hidden_alias("--retries", dest="infra_retries", type=click.IntRange(min=0)),
+    ]
+    for deco in reversed(decorators):
+        fn = deco(fn)
+    return fn
+
+
+def max_steps_option(fn: Callable) -> Callable:
+    """``--max-steps``: the agent's step limit, whatever the scaffold counts as a step."""
+    fn = hidden_alias("--max-iterations", dest="max_steps", type=click.IntRange(min=1))(fn)
+    return click.option("--max-steps", "max_steps", type=click.IntRange(min=1), default=None,
+                        help="Agent step limit (what the scaffold counts as a step).")(fn)
 
 
 def dataset_options(fn: Callable) -> Callable:
@@ -26,60 +55,40 @@ def dataset_options(fn: Callable) -> Callable:
     return fn
 
 
-#: parameter names the runtime flags add (``runtime_flags``); ``runtime_options`` pops them.
-RUNTIME_FLAG_KEYS = ("runtime", "runtime_opt", "docker_host", "tls_verify", "tls_ca_cert", "tls_client_cert",
-                     "tls_client_key", "base_image", "image_namespace", "env_spec", "repo_source", "python_source",
-                     "installer", "mem_limit", "cpus", "pids_limit", "network", "offline_network")
+#: parameter names the core runtime flags add (``runtime_flags``); a runtime plugin adds its own
+#: flags (``--docker-host``…) through the ``add_cli_options`` hook.
+RUNTIME_FLAG_KEYS = ("runtime", "runtime_opt", "env_spec", "repo_source", "network")
 
 
 def runtime_flags(fn: Callable) -> Callable:
     """The one set of flags of every command that opens sandboxes (run, eval, validate, rft, images…).
 
-    The command receives them as parameters named as in :data:`RUNTIME_FLAG_KEYS`; turn them into
-    the runtime factory's options with :func:`runtime_options_from_flags`.
+    Core's part names no runtime: ``--runtime``, ``--runtime-opt``, ``--repo-source``, ``--env-spec``,
+    ``--network``. The runtime plugins add theirs (``--docker-host``, ``--mem-limit``…) to every
+    command marked as using a runtime. Turn them into the factory's options with
+    :func:`runtime_options_from_flags`.
     """
     decorators = [
         click.option("--runtime", default="docker", show_default=True,
                      help="Runtime plugin that opens the sandboxes (see `swegym plugins`)."),
         click.option("--runtime-opt", multiple=True, metavar="KEY=VALUE",
-                     help="Option passed to the runtime factory (repeatable), e.g. pool_size=2."),
-        click.option("--docker-host", default=None, envvar="DOCKER_HOST",
-                     help="Daemon URL: unix://…, tcp://host:2375, ssh://user@host (default: DOCKER_HOST or local socket)."),
-        click.option("--tls-verify/--no-tls-verify", default=None, help="Verify the daemon's TLS certificate."),
-        click.option("--tls-ca-cert", type=click.Path(exists=True, dir_okay=False), default=None, help="CA certificate for TLS."),
-        click.option("--tls-client-cert", type=click.Path(exists=True, dir_okay=False), default=None, help="Client certificate for TLS."),
-        click.option("--tls-client-key", type=click.Path(exists=True, dir_okay=False), default=None, help="Client key for TLS."),
-        click.option("--base-image", default=None,
-                     help="FROM image of the base layer (default: swegym/base:<Debian suite nearest the spec's Python>, built when missing)."),
-        click.option("--image-namespace", default=None,
-                     help="Namespace of published per-instance images (default xingyaoww for SWE-Gym repos, swebench otherwise)."),
+                     help="Option passed to the runtime factory (repeatable), e.g. pool_size=2 or base_url=tcp://h:2375."),
         click.option("--env-spec", type=click.Path(exists=True, dir_okay=False), default=None,
                      help="Your own environment spec table (YAML, same format as swegym/specs/environments.yaml)."),
         click.option("--repo-source", multiple=True, metavar="OWNER/NAME=PATH",
                      help="Build from a local clone or bare git directory instead of the network (repeatable)."),
-        click.option("--python-source", type=click.Choice(["auto", "debian", "uv"]), default=None,
-                     help="Where the spec's Python comes from: the nearest Debian suite, a uv-managed exact version, "
-                          "or auto (exact when a suite has it, else uv, else nearest suite). Default auto."),
-        click.option("--installer", type=click.Choice(["uv", "pip"]), default=None,
-                     help="Package installer inside image builds (default uv, pip as its fallback)."),
-        click.option("--mem-limit", default=None, help="Memory limit per sandbox container (default 4g)."),
-        click.option("--cpus", type=float, default=None, help="CPUs per sandbox container (default: all)."),
-        click.option("--pids-limit", type=int, default=None, help="Process limit per sandbox container (default 1024)."),
         click.option("--network/--no-network", "--sandbox-network/--no-sandbox-network", "network", default=False,
                      show_default=True, help="Give agent/evaluation containers network access (off by default)."),
-        click.option("--offline-network", type=click.Choice(["none", "isolated"]), default=None,
-                     help="How containers without network are cut off: none (loopback only; connections fail at "
-                          "once; default) or isolated (an internal bridge with no route out: connections time out "
-                          "as on a firewalled host, as e.g. requests' TestTimeout expects)."),
     ]
     for deco in reversed(decorators):
         fn = deco(fn)
-    return fn
+    return uses("runtime")(fn)
 
 
 def runtime_options(fn: Callable) -> Callable:
     """:func:`runtime_flags`, handed to the command as ``runtime_name``, ``runtime_options`` (the
-    factory's keyword options) and ``env_spec`` (the harness reads test commands from it too)."""
+    factory's keyword options, the runtime plugin's flags included) and ``env_spec`` (the harness
+    reads test commands from it too). Unknown runtime names are refused here, before any work."""
     import functools
 
     @functools.wraps(fn)
@@ -96,30 +105,32 @@ def runtime_options(fn: Callable) -> Callable:
 
 
 def runtime_options_from_flags(opts: dict[str, Any]) -> dict[str, Any]:
-    """Runtime factory options from the shared flags; flags left unset are left out, so the
-    runtime's own defaults apply and a runtime that lacks an option is not handed it."""
+    """Runtime factory options from the shared flags and the runtime plugin's flags; flags left
+    unset are left out, so the runtime's own defaults apply. Checks the runtime name and option
+    keys against the runtime's options class (exit 2 before any work)."""
+    from ..plugins import get_registry
     from ..repos import parse_repo_sources
+    from .plugin_flags import plugin_options
 
-    options: dict[str, Any] = {}
-    renames = {"docker_host": "base_url", "env_spec": "env_spec_file"}
-    for key in ("docker_host", "tls_verify", "tls_ca_cert", "tls_client_cert", "tls_client_key", "base_image",
-                "image_namespace", "env_spec", "python_source", "installer", "mem_limit", "cpus", "pids_limit",
-                "offline_network"):
-        if opts.get(key) is not None:
-            options[renames.get(key, key)] = opts[key]
-    if options.get("env_spec_file"):
-        options["env_spec_file"] = str(Path(options["env_spec_file"]).resolve())
+    name = opts.get("runtime") or "docker"
+    get_registry().check(runtime=name)
+    options: dict[str, Any] = plugin_options("runtime", name)
+    if opts.get("env_spec"):
+        options["env_spec_file"] = str(Path(opts["env_spec"]).resolve())
     if opts.get("repo_source"):
         options["repo_sources"] = {k: str(v) for k, v in parse_repo_sources(opts["repo_source"]).items()}
     options.update(parse_options(opts.get("runtime_opt") or (), "--runtime-opt"))
+    check_options("runtime", name, options)
     return options
 
 
-def step_limit_option(scaffold: str, max_iterations: int | None) -> dict[str, Any]:
-    """``--max-iterations`` under the name each scaffold uses (moatless counts transitions)."""
-    if not max_iterations:
-        return {}
-    return {"max_transitions" if scaffold == "moatless" else "max_iterations": max_iterations}
+def check_options(kind: str, name: str, options: dict[str, Any]) -> None:
+    """Refuse unknown option keys of a component now, naming them (exit 2), when it declared a class."""
+    from ..options import options_class
+
+    cls = options_class(kind, name)
+    if cls is not None:
+        cls.from_dict({k: v for k, v in options.items() if k not in ("run_id",)})
 
 
 def parse_options(values: tuple[str, ...], flag: str) -> dict[str, Any]:

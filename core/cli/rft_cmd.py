@@ -9,7 +9,10 @@ import click
 
 from ..errors import SwegymError
 from ..tasks import load_tasks
-from .options import dataset_options, parse_options, runtime_flags, runtime_options_from_flags, step_limit_option
+from .options import (dataset_options, max_steps_option, parse_options, runtime_flags, runtime_options_from_flags,
+                      step_and_grading_options)
+from .plugin_flags import uses
+from .run_cmd import component_settings
 
 
 def _train_config(path: str | None, pairs: tuple[str, ...]) -> dict[str, Any]:
@@ -38,7 +41,7 @@ def _train_config(path: str | None, pairs: tuple[str, ...]) -> dict[str, Any]:
 @click.option("--work-dir", "-o", required=True, type=click.Path(file_okay=False),
               help="Loop folder: iter-<i>/{rollouts,sft.jsonl,checkpoint} and rft.json. Re-running resumes.")
 @click.option("--iterations", "-n", type=click.IntRange(min=1), default=1, show_default=True)
-@click.option("--scaffold", default="openhands", show_default=True, help="openhands | moatless | a plugin's.")
+@click.option("--scaffold", default="openhands", show_default=True, help="Agent scaffold (see `swegym plugins`).")
 @dataset_options
 @click.option("--samples", "-k", type=click.IntRange(min=1), default=1, show_default=True, help="Rollouts per task per iteration.")
 @click.option("--temperature", type=float, default=0.0, show_default=True)
@@ -46,8 +49,8 @@ def _train_config(path: str | None, pairs: tuple[str, ...]) -> dict[str, Any]:
 @click.option("--top-p", type=float, default=1.0, show_default=True)
 @click.option("--max-tokens", type=int, default=None, help="Max tokens per model reply.")
 @click.option("--seed", type=int, default=0, show_default=True, help="Iteration i samples with seed + i.")
-@click.option("--max-iterations", type=int, default=None, help="Agent step limit (openhands iterations, moatless transitions).")
-@click.option("--trainer", default="torchtune-full", show_default=True, help="torchtune-full | torchtune-lora | a plugin's.")
+@max_steps_option
+@click.option("--trainer", default="torchtune-full", show_default=True, help="Trainer plugin (see `swegym plugins`).")
 @click.option("--train-config", type=click.Path(exists=True, dir_okay=False), default=None,
               help="YAML/JSON trainer settings (flat, or under `train:`), e.g. epochs, lr, max_seq_len.")
 @click.option("--train-opt", multiple=True, help="KEY=VALUE trainer setting, overrides --train-config (repeatable).")
@@ -67,12 +70,12 @@ def _train_config(path: str | None, pairs: tuple[str, ...]) -> dict[str, Any]:
               help="Command serving a checkpoint, run and awaited each iteration: placeholders {model} {name} {port} {host}.")
 @click.option("--serve-timeout", type=float, default=900, show_default=True, help="Seconds to wait for the server to answer.")
 @click.option("--workers", "-w", type=click.IntRange(min=1), default=1, show_default=True, help="Concurrent rollouts.")
-@click.option("--executor", default="local", show_default=True, help="local | ray | a plugin's.")
-@click.option("--eval-timeout", type=float, default=1800, show_default=True, help="Seconds for the test command.")
-@click.option("--infra-retries", type=click.IntRange(min=0), default=2, show_default=True)
+@click.option("--executor", default=None, help="Executor plugin (default local, or the one a given flag selects).")
+@step_and_grading_options
 @click.option("--scaffold-opt", multiple=True, help="KEY=VALUE passed to the scaffold (repeatable).")
 @click.option("--no-progress", is_flag=True, help="No progress bars.")
 @runtime_flags
+@uses("scaffold", "executor")
 def rft_cmd(**opts: Any) -> None:
     """Rejection-sampling fine-tuning: sample, grade, train on what resolved, sample with the new model.
 
@@ -97,13 +100,21 @@ def rft_cmd(**opts: Any) -> None:
     """
     from ..rft import RFTConfig, run_rft
 
+    from ..plugins import get_registry
+
+    from .plugin_flags import selected
+
+    executor = selected("executor", opts["executor"]) or "local"
+    get_registry().check(scaffold=opts["scaffold"], executor=executor, trainer=opts["trainer"],
+                         policy=opts["first_policy"])
+    scaffold_options = component_settings("scaffold", opts["scaffold"], {"max_steps": opts["max_steps"]},
+                                          opts["scaffold_opt"], "--scaffold-opt")
+    executor_options = component_settings("executor", executor, {"workers": opts["workers"]}, (), "")
+    runtime_options = runtime_options_from_flags(opts)
     tasks = load_tasks(opts["dataset"], split=opts["split"], instance_ids=opts["instance_ids"] or None,
                        repo=opts["repo"] or None, limit=opts["limit"])
     if not tasks:
         raise SwegymError("no tasks matched; check -d/--instance-id/--repo/--limit (try `swegym tasks -d ...`)")
-    scaffold_options = step_limit_option(opts["scaffold"], opts["max_iterations"])
-    scaffold_options.update(parse_options(opts["scaffold_opt"], "--scaffold-opt"))
-    runtime_options = runtime_options_from_flags(opts)
     first_options = parse_options(opts["first_policy_opt"], "--first-policy-opt")
     if first_options and not opts["first_policy"]:
         raise SwegymError("--first-policy-opt needs --first-policy NAME")
@@ -118,7 +129,7 @@ def rft_cmd(**opts: Any) -> None:
         seed_runs=list(opts["seed_runs"]), api_base=opts["api_base"], serve_cmd=opts["serve_cmd"],
         serve_timeout=opts["serve_timeout"], runtime=opts["runtime"], runtime_options=runtime_options,
         eval_timeout=opts["eval_timeout"], infra_retries=opts["infra_retries"], network=opts["network"],
-        executor=opts["executor"], executor_options={"workers": opts["workers"]},
+        executor=executor, executor_options=executor_options,
     )
     summary = run_rft(config, tasks, dataset=opts["dataset"], progress=not opts["no_progress"])
     click.echo(json.dumps({"work_dir": summary["work_dir"], "final_model": summary["final_model"],

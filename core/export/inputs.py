@@ -11,6 +11,7 @@ from typing import Iterable, Iterator
 from ..errors import DataError, SwegymError
 from ..formats.swegym_rows import is_swegym_row, row_to_trajectory
 from ..jsonl import iter_jsonl
+from ..orchestration.record import upgrade_row
 from ..types import Trajectory
 
 RUN_FILE = "trajectories.jsonl"
@@ -44,7 +45,7 @@ def read_trajectories(sources: Iterable[str | Path]) -> Iterator[Trajectory]:
             if not isinstance(row, dict) or "instance_id" not in row:
                 raise DataError("not a trajectory row (needs at least 'instance_id' and 'messages')", path=str(path), row=lineno)
             try:
-                traj = Trajectory.from_dict(row)
+                traj = Trajectory.from_dict(upgrade_row(row))
             except TypeError as exc:
                 raise DataError(f"not a trajectory row ({exc})", path=str(path), row=lineno) from None
             if traj.evaluation is None and row.get("status"):

@@ -24,14 +24,17 @@ from .. import prompts
 from ..errors import DataError, SwegymError
 from ..files import atomic_output
 from ..jsonl import dumps_line
+from ..orchestration.record import scaffold_part
 from ..types import Task, Trajectory
 from .inputs import read_trajectories
 from .sft import ExportStats, openhands_text_messages
 from .tokens import make_counter
 
-TEMPLATES = ("openhands", "moatless")
 SEPARATOR = "-" * 100
 _HUNK_RE = re.compile(r"^@@ -(\d+)(?:,(\d+))? \+(\d+)(?:,(\d+))? @@")
+
+
+TEMPLATES = ("openhands", "moatless")
 
 
 def _check_template(template: str) -> None:
@@ -110,7 +113,7 @@ def _patch_sides(patch: str) -> tuple[str, str]:
 def _issue_text(traj: Trajectory, task: Task | None) -> str:
     if task is not None and task.problem_statement:
         return task.problem_statement
-    text = traj.metadata.get("problem_statement")
+    text = scaffold_part(traj.metadata).get("problem_statement")
     if text:
         return text
     raise SwegymError(
@@ -123,18 +126,28 @@ def render_orm_conversation(traj: Trajectory, template: str = "openhands", *, ta
     """System + user messages: the prompt a verifier scores for ``traj``."""
     _check_template(template)
     system = prompts.render(f"orm/{template}_system.j2")
-    if template == "openhands":
-        user = prompts.render("orm/openhands_user.j2", entries=interaction_entries(openhands_text_messages(traj)),
-                              separator=SEPARATOR)
-    else:
-        before, after = _patch_sides(traj.patch or "")
-        spans = [
-            {"file_path": s.get("file_path", ""), "span_ids": list(s.get("span_ids") or []), "content": s.get("content", "")}
-            for s in traj.metadata.get("file_context") or []
-        ]
-        user = prompts.render("orm/moatless_user.j2", issue_text=_issue_text(traj, task), before_patch=before,
-                              after_patch=after, code_spans=spans)
+    user = prompts.render(f"orm/{template}_user.j2", **_USER_CONTEXT[template](traj, task))
     return [{"role": "system", "content": system}, {"role": "user", "content": user}]
+
+
+def _interaction_context(traj: Trajectory, task: Task | None) -> dict[str, Any]:
+    """The whole interaction as text turns (the SWE-Gym OpenHands verifier prompt)."""
+    return {"entries": interaction_entries(openhands_text_messages(traj)), "separator": SEPARATOR}
+
+
+def _patch_context(traj: Trajectory, task: Task | None) -> dict[str, Any]:
+    """Issue, code spans and the patch's before/after sides (the Moatless verifier prompt)."""
+    before, after = _patch_sides(traj.patch or "")
+    spans = [
+        {"file_path": s.get("file_path", ""), "span_ids": list(s.get("span_ids") or []), "content": s.get("content", "")}
+        for s in scaffold_part(traj.metadata).get("file_context") or []
+    ]
+    return {"issue_text": _issue_text(traj, task), "before_patch": before, "after_patch": after, "code_spans": spans}
+
+
+#: Prompt format → what its ``orm/<format>_user.j2`` template is rendered with. The formats are the
+#: trajectory shapes the SWE-Gym verifiers were trained on, named after the scaffold that wrote them.
+_USER_CONTEXT = {"openhands": _interaction_context, "moatless": _patch_context}
 
 
 def orm_answer(resolved: bool, template: str = "openhands") -> dict[str, Any]:

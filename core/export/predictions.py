@@ -50,7 +50,9 @@ def _line(row: dict[str, str]) -> str:
 
 
 def _key(row: dict[str, Any]) -> tuple[str, int]:
-    return row["instance_id"], int((row.get("metadata") or {}).get("sample_index", 0))
+    from ..orchestration.rundir import row_key
+
+    return row_key(row)
 
 
 class PredictionsWriter:

@@ -23,6 +23,7 @@ from ..errors import DataError, SwegymError
 from ..files import atomic_output
 from ..jsonl import dumps_line
 from ..formats.fncall import clean_nulls, messages_to_text
+from ..orchestration.record import scaffold_part
 from ..types import Trajectory
 from .inputs import read_trajectories
 from .tokens import make_counter
@@ -108,7 +109,7 @@ def sft_samples(traj: Trajectory, format: str = "openhands-text") -> list[dict[s
         # The fork's SFT data (scripts/export_to_oai_dataset.py) has one row per state visit: the
         # visit's last request and its reply (a visit's earlier, retried calls were overwritten).
         last: dict[Any, tuple[int, dict[str, Any]]] = {}
-        for index, call in enumerate(traj.metadata.get("calls") or []):
+        for index, call in enumerate(scaffold_part(traj.metadata).get("calls") or []):
             if not isinstance(call, dict) or "messages" not in call or "completion" not in call:
                 raise SwegymError(
                     f"trajectory {traj.instance_id} ({traj.run_id}): metadata.calls[{index}] needs 'messages' and "

@@ -12,18 +12,18 @@ Nothing here imports docker: a Runtime is passed in (or made with ``swegym.creat
 """
 from __future__ import annotations
 
-from . import grading, logs, parsers, report, testspec
+from . import grading, ledger, logs, parsers, testspec
 from .evaluate import evaluate, is_infrastructure
 from .grading import FULL, NO, PARTIAL, Grade, grade
 from .logs import grade_log, read_log
 from .parsers import get_parser, parse_log
 from .predictions import Prediction, load_predictions
-from .report import ReportWriter, load_report, summarize
+from .ledger import ReportWriter, load_report, summarize
 from .runner import evaluate_many
 from .testspec import APPLY_COMMANDS, make_eval_spec
 
 __all__ = [
     "evaluate", "evaluate_many", "is_infrastructure", "grade", "Grade", "FULL", "PARTIAL", "NO",
     "get_parser", "parse_log", "Prediction", "load_predictions", "ReportWriter", "load_report", "summarize",
-    "APPLY_COMMANDS", "make_eval_spec", "grading", "parsers", "report", "testspec", "logs", "grade_log", "read_log",
+    "APPLY_COMMANDS", "make_eval_spec", "grading", "ledger", "parsers", "testspec", "logs", "grade_log", "read_log",
 ]

@@ -10,13 +10,10 @@ never ``unresolved``. Nothing here imports docker: the Runtime is passed in.
 """
 from __future__ import annotations
 
-import atexit
-import base64
-import threading
 import time
-from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any, Callable
 
+from .. import retry
 from ..errors import InfrastructureError, SandboxKilled, SwegymError
 from ..files import SAFE_ERRORS
 from ..interfaces import Runtime, Sandbox
@@ -30,7 +27,6 @@ TEST_PATCH_PATH = "/tmp/swegym_test.patch"
 SETUP_TIMEOUT = 300.0
 OUTPUT_LIMIT = 50_000_000  # the parser needs the whole log; the sandbox clips above this
 OOM_EXIT_CODES = (137,)  # SIGKILL without a timeout: the sandbox's OOM killer (or the tests themselves)
-INLINE_WRITE_LIMIT = 1 << 20  # characters of a file written through the shell; larger ones use write_file
 _INFRA_MODULES = ("docker", "requests", "urllib3", "http", "socket", "ssl")
 
 
@@ -52,24 +48,15 @@ class _Step:
         return res
 
     def write(self, path: str, content: str) -> None:
-        """Write a file through the open shell (base64 in a heredoc): one round trip, no extra exec.
+        """Write a file through the sandbox's file API.
 
-        Above :data:`INLINE_WRITE_LIMIT` the file goes through ``Sandbox.write_file`` (the runtime's
-        file API) instead: a 50 MB patch quoted into one shell command costs ~1 GB of host memory.
+        SAFE_ERRORS: a model's lone surrogate must not turn its patch into a harness error.
         """
-        if len(content) > INLINE_WRITE_LIMIT:
-            safe = content.encode("utf-8", SAFE_ERRORS).decode("utf-8", "surrogateescape")
-            try:
-                self.sandbox.write_file(path, safe)
-            except OSError as exc:
-                raise InfrastructureError(f"could not write {path} in the sandbox", cause=str(exc)) from exc
-            return
-        # SAFE_ERRORS: a model's lone surrogate must not turn its patch into a harness error
-        data = base64.encodebytes(content.encode("utf-8", SAFE_ERRORS)).decode("ascii")
-        res = self.sandbox.run(f"base64 -d > {path} <<'SWEGYM_B64_EOF'\n{data}SWEGYM_B64_EOF", timeout=SETUP_TIMEOUT)
-        if res.exit_code != 0:
-            raise InfrastructureError(f"could not write {path} in the sandbox (exit {res.exit_code})",
-                                      cause=res.output[-500:])
+        safe = content.encode("utf-8", SAFE_ERRORS).decode("utf-8", "surrogateescape")
+        try:
+            self.sandbox.write_file(path, safe)
+        except OSError as exc:
+            raise InfrastructureError(f"could not write {path} in the sandbox", cause=str(exc)) from exc
 
     def note(self, text: str) -> None:
         self.parts.append(text if text.endswith("\n") else text + "\n")
@@ -112,7 +99,7 @@ def _run_once(task: Task, patch: str | None, runtime: Runtime, spec: EvalSpec, t
             raise InfrastructureError(str(exc), cause=exc.cause) from exc  # nothing of the agent's ran
         return _killed(task, step, started, exc.reason, str(exc))
     finally:
-        close_later(sandbox)
+        runtime.release(sandbox)
 
 
 def _steps(task: Task, patch: str | None, spec: EvalSpec, timeout: float, sandbox: Sandbox, step: "_Step",
@@ -179,41 +166,6 @@ def _steps(task: Task, patch: str | None, spec: EvalSpec, timeout: float, sandbo
                       test_duration_s=test_time, duration_s=time.perf_counter() - started, details=details)
 
 
-# Removing a container takes ~0.5 s and the grade does not depend on it, so it happens in the
-# background; evaluate_many (and interpreter exit) wait for pending removals.
-_closer: ThreadPoolExecutor | None = None
-_pending: set[Future] = set()
-_closer_lock = threading.Lock()
-
-
-def _close_quietly(sandbox: Sandbox) -> None:
-    try:
-        sandbox.close()
-    except Exception:  # noqa: BLE001 - closing a sandbox of a dead daemon must not hide the result
-        pass
-
-
-def close_later(sandbox: Sandbox) -> None:
-    """Close ``sandbox`` on a background thread."""
-    global _closer
-    with _closer_lock:
-        if _closer is None:
-            _closer = ThreadPoolExecutor(max_workers=4, thread_name_prefix="swegym-close")
-            atexit.register(drain_closes)
-        fut = _closer.submit(_close_quietly, sandbox)
-        _pending.add(fut)
-        fut.add_done_callback(lambda f: _pending.discard(f))
-
-
-def drain_closes(timeout: float | None = 120) -> None:
-    """Wait until every sandbox handed to :func:`close_later` is closed."""
-    for fut in list(_pending):
-        try:
-            fut.result(timeout=timeout)
-        except Exception:  # noqa: BLE001
-            pass
-
-
 def evaluate(
     task: Task,
     patch: str | None,
@@ -252,27 +204,36 @@ def evaluate(
                               details={"reason": "touches_test_infrastructure", "files": offending})
     spec = make_eval_spec(task, test_cmd, spec_file)
     attempts: list[str] = []
-    for attempt in range(retries + 1):
+    body = patch if (patch or "").strip() else None
+
+    def once() -> EvalResult:
+        opener = sandbox if not attempts else None  # a retry always opens a new sandbox
         try:
-            opener = sandbox if attempt == 0 else None
-            result = _run_once(task, patch if (patch or "").strip() else None, runtime, spec, timeout, run_id, opener)
-            result.duration_s = time.perf_counter() - started
-            if attempts:
-                result.details["infrastructure_retries"] = attempts
-            return result
+            return _run_once(task, body, runtime, spec, timeout, run_id, opener)
         except SwegymError:
             raise
-        except Exception as exc:  # noqa: BLE001 - classified below
-            cause = getattr(exc, "cause", None) or f"{type(exc).__name__}: {exc}"
-            attempts.append(cause)
-            if not is_infrastructure(exc):
-                return EvalResult(task.instance_id, "error", error=f"harness error: {cause}",
-                                  duration_s=time.perf_counter() - started, details={"attempts": attempts})
-            if attempt < retries:
-                sleep(backoff * (2 ** attempt))
-    return EvalResult(task.instance_id, "error", error=f"infrastructure: {attempts[-1]}",
-                      duration_s=time.perf_counter() - started,
-                      details={"attempts": attempts, "infrastructure": True})
+        except Exception as exc:  # noqa: BLE001 - classified by retry_on below
+            attempts.append(getattr(exc, "cause", None) or f"{type(exc).__name__}: {exc}")
+            raise
+
+    try:
+        result = retry.call(once, retry_on=lambda exc: not isinstance(exc, SwegymError) and is_infrastructure(exc),
+                            attempts=retries + 1, wait=lambda n, _exc: backoff * (2 ** n), sleep=sleep)
+    except SwegymError:
+        raise
+    except retry.RetriesExhausted as gave_up:
+        details: dict[str, Any] = {"attempts": attempts, "infrastructure": True}
+        if gave_up.reason == "budget":
+            details["retry_budget_spent"] = True
+        return EvalResult(task.instance_id, "error", error=f"infrastructure: {attempts[-1]}",
+                          duration_s=time.perf_counter() - started, details=details)
+    except Exception:  # noqa: BLE001 - not infrastructure: the harness itself failed
+        return EvalResult(task.instance_id, "error", error=f"harness error: {attempts[-1]}",
+                          duration_s=time.perf_counter() - started, details={"attempts": attempts})
+    result.duration_s = time.perf_counter() - started
+    if attempts:
+        result.details["infrastructure_retries"] = attempts
+    return result
 
 
-__all__ = ["evaluate", "is_infrastructure", "drain_closes", "close_later", "APPLY_COMMANDS", "PATCH_PATH", "TEST_PATCH_PATH"]
+__all__ = ["evaluate", "is_infrastructure", "APPLY_COMMANDS", "PATCH_PATH", "TEST_PATCH_PATH"]

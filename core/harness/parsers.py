@@ -21,6 +21,8 @@ _STATUS_FIRST = re.compile(rf"^({_STATUS_ALT})\s+(\S+)")
 _TEST_FIRST = re.compile(rf"^(\S+)\s+({_STATUS_ALT})(?:\s|$)")
 _SKIP_COUNT = re.compile(r"^\[\d+\]$")
 _ANSI_CODE = re.compile(r"\[(\d+)m")
+#: swebench 5.0.2 ``swebench/utils.py::ansi_escape`` (used there by the JavaScript parsers).
+_ANSI_ESCAPE = re.compile(r"\x1B(?:[@-Z\\-_]|\[[0-?]*[ -/]*[@-~])")
 _CONTROL_CHARS = str.maketrans("", "", "".join(chr(c) for c in range(1, 32)))
 
 
@@ -44,6 +46,11 @@ def _summary_line(line: str) -> tuple[str, str] | None:
     return parts[1], parts[0]
 
 
+def strip_ansi(text: str) -> str:
+    """Remove terminal escape sequences (colour codes) with swebench 5.0.2's ``ansi_escape`` pattern."""
+    return _ANSI_ESCAPE.sub("", text) if "\x1b" in text else text
+
+
 def _strip_terminal(line: str) -> str:
     return _ANSI_CODE.sub("", line).translate(_CONTROL_CHARS)
 
@@ -53,9 +60,12 @@ def parse_pytest(log: str) -> dict[str, str]:
 
     Only summary lines count (SWE-bench's ``parse_log_pytest``): the ``name STATUS`` lines of
     ``-v`` would also pick up section banners such as ``____ ERROR at setup of x ____``.
+    Colour codes are stripped first (repositories such as moto 5 set ``addopts = --color=yes``); one
+    knowing difference: SWE-bench's ``parse_log_pytest`` does not strip them, so on a coloured log
+    it finds no test at all and grades every FAIL_TO_PASS / PASS_TO_PASS test as missing.
     """
     result: dict[str, str] = {}
-    for line in log.split("\n"):
+    for line in strip_ansi(log).split("\n"):
         parsed = _summary_line(line)
         if parsed:
             result[parsed[0]] = parsed[1]
@@ -307,6 +317,6 @@ def parse_log(repo: str, log: str) -> dict[str, str]:
 
 __all__ = [
     "PASSED", "FAILED", "SKIPPED", "ERROR", "XFAIL", "TEST_STATUSES", "PARSERS", "BY_NAME",
-    "get_parser", "parse_log", "parse_pytest", "parse_pytest_options", "parse_pytest_v2",
+    "get_parser", "parse_log", "strip_ansi", "parse_pytest", "parse_pytest_options", "parse_pytest_v2",
     "parse_pytest_pydantic", "parse_django", "parse_seaborn", "parse_sympy", "parse_matplotlib",
 ]

@@ -14,8 +14,8 @@ from typing import Callable, Sequence
 
 from ..interfaces import Runtime, Sandbox
 from ..types import EvalResult, Task
-from .evaluate import close_later, drain_closes, evaluate
-from .report import ReportWriter
+from .evaluate import evaluate
+from .ledger import ReportWriter
 
 
 class _Prefetcher:
@@ -48,7 +48,7 @@ class _Prefetcher:
         self.pool.shutdown(wait=True)
         for fut in left:
             if fut.done() and not fut.cancelled() and fut.exception() is None:
-                close_later(fut.result())
+                self.runtime.release(fut.result())
 
 
 def evaluate_many(
@@ -103,7 +103,7 @@ def evaluate_many(
         bar.close()
         if prefetcher:
             prefetcher.close()
-        drain_closes()
+        runtime.drain()
     return results
 
 

@@ -106,7 +106,7 @@ def swebench_run_report(predictions: Mapping[str, Mapping[str, Any]], dataset_id
 def write_swebench_report(report_dir: str | Path, run_id: str, predictions: Mapping[str, Mapping[str, Any]],
                           dataset_ids: Iterable[str], run_dir: str | Path) -> Path:
     """Build the report from ``run_dir``'s report.json and logs; write it as ``<model>.<run_id>.json``."""
-    from .report import load_report, safe_name
+    from .ledger import load_report, safe_name
 
     instances = load_report(run_dir)["instances"]
     texts = {}

@@ -84,10 +84,29 @@ def show_file(repo: str | Path, commit: str, path: str) -> str | None:
     return proc.stdout.decode("utf-8", "replace") if proc.returncode == 0 else None
 
 
+def missing_files(repo: str | Path, commit: str) -> list[str]:
+    """Paths in ``commit``'s tree whose contents the repository lacks (a partial clone's filtered blobs).
+
+    ``rev-list --missing=print`` lists them without the lazy fetch a partial clone would try (and
+    fail, offline); an image built from such a mirror would lack those files, so mining reports them.
+    """
+    out = git(repo, "rev-list", "--objects", "--no-walk", "--missing=print", commit, "--")
+    missing = {line[1:].strip() for line in out.splitlines() if line.startswith("?")}
+    if not missing:
+        return []
+    paths = []
+    for line in git(repo, "ls-tree", "-r", "--full-tree", commit).splitlines():
+        meta, _, path = line.partition("\t")
+        if meta.split()[-1] in missing:
+            paths.append(path)
+    return paths or sorted(missing)
+
+
 def nearest_tag(repo: str | Path, commit: str) -> str | None:
     """The newest tag reachable from ``commit`` (``git describe --tags --abbrev=0``), or None."""
     out = git(repo, "describe", "--tags", "--abbrev=0", commit, check=False).strip()
     return out or None
 
 
-__all__ = ["git", "Commit", "main_line", "diff", "first_parent_shas", "has_commit", "show_file", "nearest_tag"]
+__all__ = ["git", "Commit", "main_line", "diff", "first_parent_shas", "has_commit", "show_file", "missing_files",
+           "nearest_tag"]

@@ -2,20 +2,21 @@
 from __future__ import annotations
 
 import json
+import signal
 import sys
 import threading
 import time
-from concurrent.futures import ThreadPoolExecutor, as_completed
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any, Iterable, Iterator
 
 from ..errors import SwegymError
 from ..types import Task
 from . import git
-from .candidates import Candidate, find_candidates, make_candidate, split_patch
+from .candidates import Candidate, find_candidates, instance_id, make_candidate, split_patch
 from .execute import execute
-from .report import MineReport
+from .report import DECIDED, MineReport
 from .statements import Statement, commit_statement, statement_source
 from .versions import SetupCommits, version_at
 
@@ -32,16 +33,30 @@ class MineResult:
     examined: int = 0
 
 
+#: what --limit counts: decided candidates (``listed`` ones with --no-exec)
+COUNTED = (*DECIDED, "listed")
+
+
 def _existing_rows(path: Path) -> dict[str, dict[str, Any]]:
+    """The kept rows already in ``path``. A file with an instance twice (an older run's resume bug, or
+    a --no-exec listing followed by a real run) is rewritten with one row per instance: its first
+    row with FAIL_TO_PASS, else its first."""
     if not path.exists():
         return {}
-    rows = {}
-    for line in path.read_text(encoding="utf-8").splitlines():
-        if line.strip():
-            row = json.loads(line)
-            if row.get("FAIL_TO_PASS"):  # --no-exec listings are not decisions
-                rows[row["instance_id"]] = row
-    return rows
+    parsed = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+    chosen: dict[str, int] = {}
+    for i, row in enumerate(parsed):
+        iid = row.get("instance_id")
+        if iid not in chosen or (row.get("FAIL_TO_PASS") and not parsed[chosen[iid]].get("FAIL_TO_PASS")):
+            chosen[iid] = i
+    if len(chosen) < len(parsed):
+        from ..files import write_text_atomic
+
+        keep = sorted(chosen.values())
+        write_text_atomic(path, "".join(json.dumps(parsed[i]) + "\n" for i in keep))
+        sys.stderr.write(f"warning: {path}: removed {len(parsed) - len(keep)} duplicate row(s) (one row per instance_id)\n")
+    # --no-exec listings are not decisions
+    return {iid: parsed[i] for iid, i in chosen.items() if parsed[i].get("FAIL_TO_PASS")}
 
 
 def resolve_source(repo: str, source: str | Path | None) -> Path:
@@ -120,6 +135,10 @@ class _Miner:
         if not self.run_tests:
             entry.update(decision="listed", reason="not executed (--no-exec)")
             return entry, task.to_dict()
+        lacking = git.missing_files(self.repo_path, cand.base_commit)
+        if lacking:  # the image would be built without these files: a broken task, not a real outcome
+            entry.update(decision="error", reason=_lacking_reason(lacking))
+            return entry, None
         ex = execute(task, self.runtime, repeats=self.repeats, timeout=self.timeout, spec_file=self.spec_file,
                      log_dir=self.log_dir / cand.instance_id if self.log_dir else None)
         entry.update(build_s=round(ex.build_s, 2), test_s=round(ex.test_s, 2), statuses=ex.statuses)
@@ -164,8 +183,10 @@ def mine_tasks(
 ) -> MineResult:
     """Mine ``repo``'s history into task rows appended to ``output`` (JSONL) and ``mine-report.json``.
 
-    ``source`` is a local clone or bare mirror (else ``~/.cache/swegym/mirrors``); ``limit`` caps the
-    candidates examined (newest first, decided ones from an earlier run included); ``runtime`` may
+    ``source`` is a local clone or bare mirror (else ``~/.cache/swegym/mirrors``); ``limit``: stop once
+    that many candidates (newest first) are decided, kept or dropped, those decided by an earlier run
+    with the same output included (a candidate that hits an infrastructure ``error`` does not count:
+    the next one is taken, and a rerun retries it); ``until``/``since`` bound the commit dates; ``runtime`` may
     be passed ready-made, otherwise one is created (``runtime_name`` + ``runtime_options``, with the
     mirror as the repository source).
     """
@@ -205,67 +226,157 @@ def mine_tasks(
                    log_dir=report.path.parent / "mine-logs")
 
     wanted = list(dict.fromkeys(prs or []))
-    todo: list[Candidate] = []
-    examined = 0
-    skipped_no_tests = 0
-    for commit, kind, number in find_candidates(repo_path, repo, ref=ref, since=since, until=until, prs=wanted):
-        if limit is not None and examined >= limit:
-            break
-        iid = f"{repo.replace('/', '__')}-{number}"
-        if iid in rows or report.decided(iid):
-            examined += 1
-            continue
-        cand, why = make_candidate(repo_path, repo, commit, kind, number)
-        if cand is None:
-            skipped_no_tests += 1
-            continue
-        examined += 1
-        todo.append(cand)
-    found = {c.number for c in todo} | {int(i.rsplit("-", 1)[1]) for i in list(rows) + list(report.candidates)}
-    missing = [n for n in wanted if n not in found]
-    if missing:
-        sys.stderr.write(f"warning: pull request(s) {', '.join(map(str, missing))} not found on the main line "
-                         f"of {repo} as a merge or '(#N)' commit changing code and tests\n")
-    lock = threading.Lock()
-    kept_now: list[dict[str, Any]] = []
-    bar = tqdm(total=examined, initial=examined - len(todo), desc=f"mining {repo}", unit="PR", file=sys.stderr,
-               disable=not progress, dynamic_ncols=True)
+    _reconcile(rows, report)
+    stats = {"skipped": 0, "walked": set()}
 
-    def one(cand: Candidate) -> None:
+    def pending() -> Iterator[tuple[str, Any]]:
+        """("decided", iid) for a candidate an earlier run decided, ("todo", Candidate) or ("error", (iid, entry))."""
+        for commit, kind, number in find_candidates(repo_path, repo, ref=ref, since=since, until=until, prs=wanted):
+            iid = instance_id(repo, number)
+            stats["walked"].add(number)
+            if iid in rows or report.decided(iid):
+                yield "decided", iid
+                continue
+            try:
+                cand, _why = make_candidate(repo_path, repo, commit, kind, number)
+            except SwegymError as exc:  # e.g. a partial clone lacking the diff's blobs
+                lacking = git.missing_files(repo_path, commit.parents[0]) + git.missing_files(repo_path, commit.sha)
+                yield "error", (iid, _error_entry(number, kind, commit.sha, _lacking_reason(lacking) if lacking
+                                                  else f"reading the candidate failed: {exc}"))
+                continue
+            if cand is None:
+                stats["skipped"] += 1
+                continue
+            yield "todo", cand
+
+    lock = threading.Lock()
+    stop = threading.Event()
+    kept_now: list[dict[str, Any]] = []
+    decided = 0  # candidates decided (kept or dropped), this run and earlier ones: what --limit counts
+    mined_now = 0
+    bar = tqdm(total=limit if limit is not None else (len(wanted) or None), desc=f"mining {repo}", unit="PR",
+               file=sys.stderr, disable=not progress, dynamic_ncols=True)
+
+    def one(cand: Candidate) -> dict[str, Any]:
         t0 = time.perf_counter()
         entry, row = miner.mine(cand)
         entry["seconds"] = round(time.perf_counter() - t0, 2)
         with lock:
-            if row is not None:
+            if stop.is_set():  # interrupted: what this run saw after Ctrl-C is not a decision
+                return {"decision": "interrupted"}
+            if row is not None and cand.instance_id not in rows:
                 with output.open("a", encoding="utf-8") as fh:
                     fh.write(json.dumps(row) + "\n")
                 kept_now.append(row)
                 rows[cand.instance_id] = row
             report.record(cand.instance_id, entry)
-            bar.update(1)
+            bar.update(entry["decision"] in COUNTED)
             bar.set_postfix_str(f"{cand.instance_id}: {entry['decision']}")
+        return entry
 
     pool = ThreadPoolExecutor(max_workers=max(1, workers), thread_name_prefix="swegym-mine")
+    stream = pending()
+    # SIGTERM stops like Ctrl-C, through the same path: the flag is set before any sandbox is removed
+    # (a runtime's own SIGTERM handler would remove them first, and a candidate whose sandbox vanished
+    # mid-run could be recorded with a bogus outcome)
+    previous_term = _hook_sigterm()
+    in_flight: set[Future] = set()
+    exhausted = False
+    errors_now = 0
     try:
-        for fut in as_completed([pool.submit(one, c) for c in todo]):
-            fut.result()
+        while True:
+            while not exhausted and len(in_flight) < max(1, workers) and (limit is None or decided + len(in_flight) < limit):
+                item = next(stream, None)
+                if item is None:
+                    exhausted = True
+                elif item[0] == "decided":
+                    decided += 1
+                    bar.update(1)
+                elif item[0] == "error":
+                    report.record(*item[1])
+                    errors_now += 1
+                    exhausted = limit is not None and errors_now >= limit
+                else:
+                    in_flight.add(pool.submit(one, item[1]))
+                    mined_now += 1
+            if not in_flight:
+                break
+            done, in_flight = wait(in_flight, return_when=FIRST_COMPLETED)
+            for fut in done:
+                decision = fut.result().get("decision")
+                decided += decision in COUNTED
+                errors_now += decision == "error"
+            if limit is not None and errors_now >= limit and not exhausted:  # a broken mirror must not walk all history
+                sys.stderr.write(f"warning: stopped after {errors_now} candidates that hit errors (see {report.path})\n")
+                exhausted = True
         pool.shutdown(wait=True)
     except BaseException:
-        # Ctrl-C / SIGTERM / a failure: start nothing new; what is decided is already on disk.
+        # Ctrl-C / SIGTERM / a failure: start nothing new, stop the sandboxes of the candidates in
+        # flight (their outcome is not recorded); what is decided is already on disk.
+        with lock:
+            stop.set()
         pool.shutdown(wait=False, cancel_futures=True)
+        if owns_runtime and hasattr(runtime, "abort"):
+            runtime.abort()
         raise
     finally:
+        _unhook_sigterm(previous_term)
         bar.close()
         report.flush()
-        if owns_runtime:
+        if runtime is not None and not stop.is_set():
+            runtime.drain()  # sandboxes the harness released in the background
+        if owns_runtime and not stop.is_set():
             runtime.close()
         if github is not None and hasattr(github, "close"):
             github.close()
-        from ..harness.evaluate import drain_closes
-
-        drain_closes()
+    missing = [n for n in wanted if n not in stats["walked"]]
+    if missing:
+        sys.stderr.write(f"warning: pull request(s) {', '.join(map(str, missing))} not found on the main line "
+                         f"of {repo} as a merge or '(#N)' commit\n")
+    skipped_no_tests = stats["skipped"]
     summary = {**report.summary(), "skipped_without_code_and_tests": skipped_no_tests}
-    return MineResult(output, report.path, list(rows.values()), summary, time.perf_counter() - started, len(todo))
+    return MineResult(output, report.path, list(rows.values()), summary, time.perf_counter() - started, mined_now)
+
+
+def _raise_interrupt(signum: int, frame: Any) -> None:
+    raise KeyboardInterrupt
+
+
+def _hook_sigterm() -> Any:
+    if threading.current_thread() is not threading.main_thread():
+        return None
+    previous = signal.getsignal(signal.SIGTERM)
+    signal.signal(signal.SIGTERM, _raise_interrupt)
+    return previous
+
+
+def _unhook_sigterm(previous: Any) -> None:
+    if previous is not None:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def _lacking_reason(paths: list[str]) -> str:
+    unique = sorted(set(paths))
+    shown = ", ".join(unique[:5]) + (" …" if len(unique) > 5 else "")
+    return (f"repository source lacks file contents: {len(unique)} file(s) ({shown}); a partial clone? "
+            f"mine from a full mirror (git clone --mirror)")
+
+
+def _error_entry(number: int, kind: str, commit: str, reason: str) -> dict[str, Any]:
+    return {"number": number, "kind": kind, "commit": commit, "decision": "error", "reason": reason,
+            "build_s": 0.0, "test_s": 0.0}
+
+
+def _reconcile(rows: dict[str, dict[str, Any]], report: MineReport) -> None:
+    """Make tasks.jsonl and mine-report.json agree before resuming: a row whose report entry was lost
+    (killed between the two writes) is recorded as kept, so it is neither mined nor written again."""
+    for iid, row in rows.items():
+        if not report.decided(iid):
+            report.candidates[iid] = {"number": int(iid.rsplit("-", 1)[1]), "base_commit": row.get("base_commit"),
+                                      "version": row.get("version"), "decision": "kept", "reason": None,
+                                      "FAIL_TO_PASS": len(row.get("FAIL_TO_PASS") or []),
+                                      "PASS_TO_PASS": len(row.get("PASS_TO_PASS") or []),
+                                      "recovered": "row found in the output, report entry missing"}
 
 
 __all__ = ["mine_tasks", "MineResult", "resolve_source"]

@@ -33,6 +33,10 @@ class SandboxSettings:
     network: bool = False
     #: Wall-clock budget of one rollout's agent phase (model calls included); None: unbounded.
     rollout_timeout: float | None = 7200.0
+    #: Retries one rollout may spend across all its layers together (the rollout itself, its
+    #: model calls, its evaluation; see swegym.retry), so nested retry loops cannot multiply.
+    #: Each layer's own limit (infra_retries, a policy's max_retries) still applies. None: no shared cap.
+    retry_budget: int | None = 30
 
 
 @dataclass(kw_only=True)

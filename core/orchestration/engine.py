@@ -17,6 +17,7 @@ from ..plugins import get_registry
 from ..redaction import redact, redact_command, secret_values
 from ..types import EvalResult, Task
 from .config import RunConfig
+from .record import ROW_VERSION, scaffold_part
 from .rollout import RolloutRequest, execute_rollout
 from .rundir import RunDir, row_key
 
@@ -29,12 +30,23 @@ def report_key(instance_id: str, sample_index: int, samples: int) -> str:
     return instance_id if samples == 1 else f"{instance_id}#{sample_index}"
 
 
+def _requirements() -> list[str]:
+    import importlib.metadata as md
+    import re
+
+    try:
+        return [re.split(r"[\s<>=!~;\[(]", req, maxsplit=1)[0] for req in md.requires("swegym") or []]
+    except md.PackageNotFoundError:  # a source tree without install
+        return []
+
+
 def _versions() -> dict[str, str]:
     import importlib.metadata as md
 
     names = {"swegym"} | {c.package for c in get_registry().components.values() if c.package != "?"}
-    for extra in ("docker", "litellm", "transformers", "torch", "torchtune", "ray"):
-        names.add(extra)
+    # The libraries swegym's extras name (docker, torch, litellm…): read from its own metadata.
+    for requirement in _requirements():
+        names.add(requirement)
     out = {}
     for name in sorted(names):
         try:
@@ -76,8 +88,16 @@ def _manifest(config: RunConfig, run_id: str, tasks: Sequence[Task], dataset: st
 
 
 def _check_resumable(old: dict[str, Any], config: RunConfig, path: Path) -> None:
+    from ..options import canonical
+
     new = config.public()
-    changed = [f for f in _RESUMABLE_FIELDS if old.get("config", {}).get(f) != new.get(f)]
+    before = dict(old.get("config", {}))
+    for kind in ("scaffold", "policy"):  # older option names (max_iterations…) compare as today's
+        key = f"{kind}_options"
+        if isinstance(before.get(key), dict) and before.get(kind) == new.get(kind):
+            before[key] = canonical(kind, new[kind], before[key])
+            new[key] = canonical(kind, new[kind], new[key])
+    changed = [f for f in _RESUMABLE_FIELDS if before.get(f) != new.get(f)]
     if changed:
         raise DataError(f"this run directory was started with a different {', '.join(changed)}; "
                         f"resume with the same settings or pick a new --run-dir", path=str(path))
@@ -128,7 +148,8 @@ def run(config: RunConfig, tasks: Sequence[Task], run_dir: str | Path, *, execut
         stats = _Progress(total=len(requests), already=len(done), enabled=progress, torn=removed)
         pool = _make_executor(executor, executor_options)
         try:
-            for row in pool.map_unordered(execute_rollout, requests):
+            for record in pool.map_unordered(execute_rollout, requests):
+                row = record.to_row()
                 _record(rd, report, row, config.samples)
                 preds.add(row)
                 stats.update(row)
@@ -153,8 +174,8 @@ def _record(rd: RunDir, report: Any, row: dict[str, Any], samples: int) -> None:
     except (ValueError, TypeError, UnicodeError, RecursionError) as exc:
         iid, k = row_key(row)
         reason = f"the rollout's row could not be written: {type(exc).__name__}: {str(exc)[:500]}"
-        rd.append({"instance_id": iid, "run_id": row.get("run_id"), "status": "error", "resolved": False,
-                   "metadata": {"sample_index": k, "instance_id": iid},
+        rd.append({"version": ROW_VERSION, "instance_id": iid, "run_id": row.get("run_id"), "status": "error",
+                   "resolved": False, "metadata": {"scaffold": {}, "rollout": {"sample_index": k}},
                    "evaluation": {"instance_id": iid, "status": "error", "error": reason}})
         report.add(report_key(iid, k, samples), EvalResult(iid, "error", error=reason))
 
@@ -213,7 +234,7 @@ def run_summary(rd: RunDir) -> dict[str, Any]:
         total += 1
         status = row.get("status") or "not_evaluated"
         counts[status] = counts.get(status, 0) + 1
-        usage = (row.get("metadata") or {}).get("usage") or {}
+        usage = scaffold_part(row.get("metadata") or {}).get("usage") or {}
         prompt += int(usage.get("prompt_tokens") or 0)
         completion += int(usage.get("completion_tokens") or 0)
         cost += float(usage.get("cost") or 0.0)
@@ -248,7 +269,7 @@ class _Progress:
     def update(self, row: dict[str, Any]) -> None:
         self.resolved += bool(row.get("resolved"))
         self.errors += row.get("status") == "error"
-        usage = (row.get("metadata") or {}).get("usage") or {}
+        usage = scaffold_part(row.get("metadata") or {}).get("usage") or {}
         self.tokens += int(usage.get("prompt_tokens") or 0) + int(usage.get("completion_tokens") or 0)
         self.cost += float(usage.get("cost") or 0.0)
         if self.bar is not None:

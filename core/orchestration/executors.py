@@ -9,17 +9,21 @@ import concurrent.futures as cf
 import multiprocessing
 from typing import Any, Callable, Iterable, Iterator
 
+from dataclasses import dataclass
+from typing import ClassVar
 
-class Executor:
-    """Runs ``fn(request)`` for every request; yields results as they finish."""
+from ..interfaces import Executor
+from ..options import Options
 
-    name = "executor"
 
-    def map_unordered(self, fn: Callable[[Any], Any], requests: Iterable[Any]) -> Iterator[Any]:
-        raise NotImplementedError
+@dataclass
+class LocalOptions(Options):
+    """Options of the local executor."""
 
-    def close(self) -> None:
-        """Release workers."""
+    component: ClassVar[str] = "executor local"
+
+    workers: int | None = None
+    mode: str | None = None
 
 
 class LocalExecutor(Executor):

@@ -1,27 +1,26 @@
-"""One rollout, start to finish: sandbox → scaffold + policy → patch → evaluation → one row.
+"""One rollout, start to finish: sandbox → scaffold + policy → patch → evaluation → one record.
 
 :func:`execute_rollout` is a plain function of picklable arguments so any executor (threads,
 processes, Ray workers) can run it. Infrastructure failures are retried with backoff and, when
-they persist, the row says ``status: "error"`` with the cause — never an agent outcome.
+they persist, the record says ``status: "error"`` with the cause — never an agent outcome.
 """
 from __future__ import annotations
 
+import dataclasses
 import threading
 import time
 import traceback
 from dataclasses import dataclass
-from typing import Any, NamedTuple
+from typing import Any
 
+from .. import retry
 from ..deadline import DeadlineExceeded, deadline
 from ..errors import InfrastructureError, SandboxKilled, SwegymError
+from ..options import StopReason
 from ..plugins import create
-from ..types import EvalResult, Task, Trajectory
+from ..types import EvalResult, SamplingParams, Task, Trajectory
 from .config import RunConfig
-
-
-class RolloutKey(NamedTuple):
-    instance_id: str
-    sample_index: int
+from .record import RolloutKey, RolloutRecord
 
 
 @dataclass
@@ -63,13 +62,17 @@ def _cause(exc: BaseException) -> str:
 
 
 def _policy(config: RunConfig, task: Task) -> Any:
-    options = dict(config.policy_options)
-    if config.policy == "replay":
-        options.setdefault("instance_id", task.instance_id)
+    """The policy of one rollout: plugins may add per-task options (``policy_task_options``)."""
+    from ..plugins import get_registry
+
+    options: dict[str, Any] = {}
+    for extra in get_registry().pm.hook.policy_task_options(policy=config.policy, task=task):
+        options.update(extra or {})
+    options.update(config.policy_options)
     return create("policy", config.policy, **options)
 
 
-def _rollout_once(request: RolloutRequest, timings: dict[str, float]) -> Trajectory:
+def _rollout_once(request: RolloutRequest, timings: dict[str, float], sampling: SamplingParams) -> Trajectory:
     config, task = request.config, request.task
     runtime = _runtime(config, request.run_id)
     t0 = time.perf_counter()
@@ -77,7 +80,6 @@ def _rollout_once(request: RolloutRequest, timings: dict[str, float]) -> Traject
     timings["image_s"] = time.perf_counter() - t0
     policy = _policy(config, task)
     scaffold = create("scaffold", config.scaffold, **config.scaffold_options)
-    sampling = config.sampling_for(task.instance_id, request.sample_index)
     t0 = time.perf_counter()
     sandbox = runtime.open(task, network=config.network, run_id=request.run_id)
     timings["sandbox_s"] = time.perf_counter() - t0
@@ -88,44 +90,64 @@ def _rollout_once(request: RolloutRequest, timings: dict[str, float]) -> Traject
         timings["agent_s"] = time.perf_counter() - t0
     finally:
         sandbox.close()
-    trajectory.metadata.setdefault("sampling", {"temperature": sampling.temperature, "top_p": sampling.top_p,
-                                                "max_tokens": sampling.max_tokens})
-    trajectory.metadata.setdefault("seed", sampling.seed)
+    reason = StopReason.parse(trajectory.stop_reason)  # one word per cause, whatever the scaffold says
+    trajectory.stop_reason = getattr(reason, "value", reason)
     return trajectory
 
 
-def execute_rollout(request: RolloutRequest) -> dict[str, Any]:
-    """Run one rollout and its evaluation; always returns a row (status ``error`` on failure)."""
+def execute_rollout(request: RolloutRequest) -> RolloutRecord:
+    """Run one rollout and its evaluation; always returns a record (status ``error`` on failure)."""
     config, task = request.config, request.task
+    sampling = config.sampling_for(task.instance_id, request.sample_index)
     started = time.perf_counter()
     timings: dict[str, float] = {}
     attempts: list[str] = []
     trajectory: Trajectory | None = None
     failure: str | None = None
     killed: SandboxKilled | None = None
-    for attempt in range(config.infra_retries + 1):
+
+    def once() -> Trajectory:
         try:
-            trajectory = _rollout_once(request, timings)
-            break
+            return _rollout_once(request, timings, sampling)
         except SwegymError:
             raise  # a usage error (unknown plugin, bad option) stops the run
+        except (SandboxKilled, DeadlineExceeded) as exc:
+            attempts.append(exc.cause)
+            raise
+        except Exception as exc:  # noqa: BLE001 - classified by _retryable
+            attempts.append(_cause(exc))
+            raise
+
+    with retry.budget(config.retry_budget):  # every layer below spends this rollout's budget
+        try:
+            trajectory = retry.call(once, retry_on=_retryable, attempts=config.infra_retries + 1,
+                                    wait=lambda n, _exc: config.retry_backoff_s * (2 ** n))
+        except SwegymError:
+            raise
         except SandboxKilled as exc:  # the agent's commands broke its own sandbox: its outcome
             killed = exc
-            attempts.append(exc.cause)
-            break
         except DeadlineExceeded as exc:  # retrying would spend the whole budget again
-            attempts.append(exc.cause)
             failure = f"infrastructure: {exc} ({exc.cause})"
-            break
-        except Exception as exc:  # noqa: BLE001 - classified here
-            cause = _cause(exc)
-            attempts.append(cause)
-            if not _is_infrastructure(exc):
-                failure = f"scaffold crashed: {cause}\n{traceback.format_exc()}"
-                break
-            failure = f"infrastructure: {cause}"
-            if attempt < config.infra_retries:
-                time.sleep(config.retry_backoff_s * (2 ** attempt))
+        except retry.RetriesExhausted as gave_up:
+            spent = " (the rollout's retry budget is spent)" if gave_up.reason == "budget" else ""
+            failure = f"infrastructure: {attempts[-1]}{spent}"
+        except Exception:  # noqa: BLE001 - the scaffold crashed: the agent's outcome, not retried
+            failure = f"scaffold crashed: {attempts[-1]}\n{traceback.format_exc()}"
+        record = _finish(request, trajectory, killed, failure, timings, attempts, sampling)
+    timings["total_s"] = time.perf_counter() - started
+    return record
+
+
+def _retryable(exc: BaseException) -> bool:
+    """Infrastructure failures are retried; a killed sandbox or a spent deadline is not."""
+    return _is_infrastructure(exc) and not isinstance(exc, (SandboxKilled, DeadlineExceeded))
+
+
+def _finish(request: RolloutRequest, trajectory: Trajectory | None, killed: SandboxKilled | None,
+            failure: str | None, timings: dict[str, float], attempts: list[str],
+            sampling: SamplingParams) -> RolloutRecord:
+    """Evaluate what the rollout produced (or record why it produced nothing)."""
+    config, task = request.config, request.task
     if killed is not None:
         trajectory = Trajectory(instance_id=task.instance_id, scaffold=config.scaffold,
                                 stop_reason="sandbox_killed", metadata={})
@@ -147,16 +169,6 @@ def execute_rollout(request: RolloutRequest) -> dict[str, Any]:
         evaluation = None
     trajectory.run_id = trajectory.run_id or request.run_id
     trajectory.scaffold = trajectory.scaffold or config.scaffold
-    meta = trajectory.metadata
-    meta.update({"instance_id": task.instance_id, "repo": task.repo, "sample_index": request.sample_index,
-                 "policy": config.policy})
-    if attempts:
-        meta["infrastructure_attempts"] = attempts
-    timings["total_s"] = time.perf_counter() - started
-    meta["timings"] = {k: round(v, 3) for k, v in timings.items()}
-    row = trajectory.to_dict()
-    if evaluation is not None:
-        row["evaluation"] = evaluation.to_dict(include_log=True)
-        row["resolved"] = evaluation.resolved
-        row["status"] = evaluation.status
-    return row
+    return RolloutRecord(key=RolloutKey(task.instance_id, request.sample_index), trajectory=trajectory,
+                         evaluation=evaluation, timings=timings, attempts=attempts, repo=task.repo,
+                         policy=config.policy, sampling=dataclasses.asdict(sampling))

@@ -14,6 +14,7 @@ from typing import Any, Iterator
 from ..errors import DataError
 from ..files import write_json_atomic
 from ..jsonl import dumps_line, iter_jsonl, read_json
+from .record import rollout_part, upgrade_row
 
 TRAJECTORIES = "trajectories.jsonl"
 MANIFEST = "manifest.json"
@@ -21,7 +22,8 @@ LOCK = ".lock"
 
 
 def row_key(row: dict[str, Any]) -> tuple[str, int]:
-    return row["instance_id"], int((row.get("metadata") or {}).get("sample_index", 0))
+    """(instance_id, sample_index) of a row of any version."""
+    return row["instance_id"], int(rollout_part(row.get("metadata") or {}).get("sample_index", 0))
 
 
 class RunDir:
@@ -37,7 +39,7 @@ class RunDir:
         return self.path / TRAJECTORIES
 
     def rollout_log(self, instance_id: str, sample_index: int) -> Path:
-        from ..harness.report import safe_name
+        from ..harness.ledger import safe_name
 
         folder = self.path / "rollouts"
         folder.mkdir(exist_ok=True)
@@ -62,7 +64,7 @@ class RunDir:
         if not path.exists():
             return
         for _, row in iter_jsonl(path):
-            yield row
+            yield upgrade_row(row)
 
     def done_keys(self) -> set[tuple[str, int]]:
         return {row_key(r) for r in self.rows()}

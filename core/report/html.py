@@ -98,7 +98,7 @@ def rollout_view(r: Rollout, href: str) -> dict[str, Any]:
         "tokens": int(usage.get("prompt_tokens") or 0) + int(usage.get("completion_tokens") or 0),
         "prompt_tokens": int(usage.get("prompt_tokens") or 0), "completion_tokens": int(usage.get("completion_tokens") or 0),
         "cost": usage.get("cost") if isinstance(usage.get("cost"), (int, float)) else None,
-        "stop_reason": r.traj.stop_reason or r.traj.metadata.get("stop_reason") or "", "run_id": r.traj.run_id,
+        "stop_reason": r.traj.stop_reason or "", "run_id": r.traj.run_id,
     }
 
 

@@ -13,6 +13,7 @@ from typing import Any, Iterable
 
 from ..errors import DataError, SwegymError
 from ..jsonl import iter_jsonl
+from ..orchestration.record import rollout_part, scaffold_part
 from ..types import Trajectory
 
 SCORES_FILE = "scores.jsonl"
@@ -46,8 +47,7 @@ class Rollout:
 
     @property
     def repo(self) -> str:
-        meta = self.traj.metadata
-        repo = meta.get("repo") or (self.traj.evaluation or {}).get("repo")
+        repo = rollout_part(self.traj.metadata).get("repo") or (self.traj.evaluation or {}).get("repo")
         if repo:
             return str(repo)
         # SWE-bench ids read owner__name-NUMBER.
@@ -56,7 +56,7 @@ class Rollout:
 
     @property
     def usage(self) -> dict[str, Any]:
-        usage = self.traj.metadata.get("usage") or {}
+        usage = scaffold_part(self.traj.metadata).get("usage") or {}
         return usage if isinstance(usage, dict) else {}
 
 
@@ -81,7 +81,7 @@ def load_run(source: str | Path, scores_path: str | Path | None = None) -> list[
     rollouts: list[Rollout] = []
     seen_per_instance: dict[str, int] = {}
     for row, traj in enumerate(read_trajectories([source])):
-        declared = traj.metadata.get("sample_index")
+        declared = rollout_part(traj.metadata).get("sample_index")
         position = seen_per_instance.get(traj.instance_id, 0)
         seen_per_instance[traj.instance_id] = position + 1
         sample = int(declared) if isinstance(declared, (int, float)) and not isinstance(declared, bool) else position

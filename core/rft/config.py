@@ -11,7 +11,6 @@ from ..orchestration.config import SamplingSettings, SandboxSettings
 from ..redaction import redact
 
 TRAIN_FROM = ("base", "previous")
-_FORMAT_FOR_SCAFFOLD = {"moatless": "moatless-calls"}
 
 
 @dataclass
@@ -47,11 +46,19 @@ class RFTConfig(SamplingSettings, SandboxSettings):
     serve_timeout: float = 900.0
     executor: str = "local"
     executor_options: dict[str, Any] = field(default_factory=dict)
+    #: The policy that samples a checkpoint in-process, and the one that samples it through the
+    #: model server (``api_base``); defaults, not branches: any registered policy with these options works.
+    local_policy: str = "hf"
+    server_policy: str = "litellm"
 
     @property
     def format(self) -> str:
-        """The SFT export format: given, or the one matching the scaffold."""
-        return self.sft_format or _FORMAT_FOR_SCAFFOLD.get(self.scaffold, "openhands-text")
+        """The SFT export format: given, or the one the scaffold's plugin names (``sft_format`` hook)."""
+        if self.sft_format:
+            return self.sft_format
+        from ..plugins import get_registry
+
+        return get_registry().pm.hook.sft_format(scaffold=self.scaffold) or "openhands-text"
 
     def validate(self) -> None:
         """Fail before any work starts, saying which setting is wrong and how to fix it."""

@@ -109,8 +109,9 @@ class RFTLoop:
             return cfg.first_policy, dict(cfg.first_policy_options), None
         if cfg.api_base:
             name = f"rft-iter-{i}"
-            return "litellm", {"model": f"hosted_vllm/{name}", "api_base": cfg.api_base, **cfg.policy_options}, name
-        return "hf", {"model": model, **cfg.policy_options}, None
+            return cfg.server_policy, {"model": f"hosted_vllm/{name}", "api_base": cfg.api_base,
+                                       **cfg.policy_options}, name
+        return cfg.local_policy, {"model": model, **cfg.policy_options}, None
 
     def sampling_done(self, i: int) -> bool:
         """Whether every task × sample of iteration ``i`` already has a row (infra errors included)."""

@@ -17,7 +17,8 @@ from swegym.cli.options import dataset_options, runtime_options
 from swegym.errors import InfrastructureError, SwegymError
 
 def runtime_kwargs(**flags: Any) -> dict[str, Any]:
-    """CLI flag values (names as in ``swegym.cli.options.RUNTIME_FLAG_KEYS``) → ``DockerRuntime`` options."""
+    """Core runtime flag values (``swegym.cli.options.RUNTIME_FLAG_KEYS``) plus this plugin's flags
+    given on the current command → ``DockerRuntime`` options."""
     from swegym.cli.options import runtime_options_from_flags
 
     options = runtime_options_from_flags(flags)

@@ -83,6 +83,19 @@ def untrack(container_id: str) -> None:
         _live.pop(container_id, None)
 
 
+def remove_container(api: Any, container_id: str) -> None:
+    """Remove a sandbox container and its anonymous volumes; forget it. Never raises.
+
+    ``v=True``: layer images committed from a build container declare VOLUME /root/.cache, so each
+    sandbox gets an anonymous volume that would otherwise outlive it (a disk leak).
+    """
+    untrack(container_id)
+    try:
+        api.remove_container(container_id, force=True, v=True)
+    except Exception:
+        pass  # already gone; `swegym cleanup` catches anything left over
+
+
 def remove_all() -> None:
     with _lock:
         items = list(_live.items())

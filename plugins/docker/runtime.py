@@ -6,10 +6,12 @@ and are removed on close, at exit and on SIGTERM (see :mod:`swegym_docker.hygien
 """
 from __future__ import annotations
 
+import atexit
 import os
 import threading
 import time
 import uuid
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -119,6 +121,9 @@ class DockerRuntime(Runtime):
         # open() of the same image (best-of-k rollouts, retries) skips the ~0.5 s container start.
         self.pool_size = max(int(pool_size), 0)
         self._closed = False
+        self._closer: ThreadPoolExecutor | None = None
+        self._closer_lock = threading.Lock()
+        self._pending: set[Future] = set()
         hygiene.install()
         self._pool: dict[tuple[str, bool, str], list[Any]] = {}
         self._pool_lock = threading.Lock()
@@ -180,31 +185,38 @@ class DockerRuntime(Runtime):
         return sandbox
 
     def _start_container(self, image: str, net: bool, labels: dict[str, str]) -> Any:
-        kwargs: dict[str, Any] = dict(
-            command=["sleep", "infinity"], init=True, detach=True, labels=labels, working_dir="/testbed",
-            network_mode="bridge" if net else self._isolated_network(), pids_limit=self.pids_limit,
-            nano_cpus=int(self.cpus * 1e9) if self.cpus else None, stdin_open=False, tty=False,
-        )
+        # The low-level API, not ``containers.create``: that one inspects the new container once
+        # more only to build a model object, a daemon round trip on every sandbox start (only the
+        # id is used).
+        api = self.client.api
+        host: dict[str, Any] = dict(init=True, network_mode="bridge" if net else self._isolated_network(),
+                                    pids_limit=self.pids_limit, nano_cpus=int(self.cpus * 1e9) if self.cpus else None)
         if self._disk_quota:
-            kwargs["storage_opt"] = {"size": str(self.disk_limit)}
+            host["storage_opt"] = {"size": str(self.disk_limit)}
         if self.mem_limit:
-            kwargs["mem_limit"] = self.mem_limit
-            kwargs["memswap_limit"] = self.mem_limit  # no swap: the limit is the limit
+            host["mem_limit"] = self.mem_limit
+            host["memswap_limit"] = self.mem_limit  # no swap: the limit is the limit
+
+        def create() -> str:
+            return api.create_container(image, command=["sleep", "infinity"], detach=True, labels=labels,
+                                        working_dir="/testbed", stdin_open=False, tty=False,
+                                        host_config=api.create_host_config(**host))["Id"]
+
         try:
-            container = self.client.containers.create(image, **kwargs)
+            cid = create()
         except Exception as exc:  # noqa: BLE001 - e.g. xfs without pquota: fall back to the watchdog
-            if "storage_opt" not in kwargs or "storage" not in str(exc).lower():
+            if "storage_opt" not in host or "storage" not in str(exc).lower():
                 raise
             self._disk_quota = False
-            kwargs.pop("storage_opt")
-            container = self.client.containers.create(image, **kwargs)
-        hygiene.track(container.id, lambda cid=container.id: self._remove_container(cid))
+            host.pop("storage_opt")
+            cid = create()
+        hygiene.track(cid, lambda cid=cid: self._remove_container(cid))
         try:
-            container.start()
+            api.start(cid)
         except BaseException:
-            self._remove_container(container.id)
+            self._remove_container(cid)
             raise
-        return container
+        return self.client.containers.prepare_model({"Id": cid})
 
     def _isolated_network(self) -> str:
         """The network of a sandbox without network access.
@@ -299,16 +311,42 @@ class DockerRuntime(Runtime):
             thread.join(max(deadline - time.monotonic(), 0))
 
     def _remove_container(self, container_id: str) -> None:
-        hygiene.untrack(container_id)
-        try:
-            # v=True: layer images committed from a build container declare VOLUME /root/.cache, so
-            # each sandbox gets an anonymous volume that would otherwise outlive it (a disk leak)
-            self.client.api.remove_container(container_id, force=True, v=True)
-        except Exception:
-            pass  # already gone; `swegym cleanup` catches anything left over
+        hygiene.remove_container(self.client.api, container_id)
+
+    # -- lifecycle of released sandboxes ----------------------------------------------------------
+    def release(self, sandbox: Any) -> None:
+        """Close ``sandbox`` on a background thread: removing a container takes ~0.5 s."""
+        with self._closer_lock:
+            if self._closer is None:
+                self._closer = ThreadPoolExecutor(max_workers=4, thread_name_prefix="swegym-close")
+                atexit.register(self.drain)
+            future = self._closer.submit(_close_quietly, sandbox)
+            self._pending.add(future)
+        future.add_done_callback(self._forget)
+
+    def _forget(self, future: Future) -> None:
+        with self._closer_lock:
+            self._pending.discard(future)
+
+    def drain(self, timeout: float | None = 120.0) -> None:
+        """Wait until every released sandbox is closed."""
+        with self._closer_lock:
+            pending = list(self._pending)
+        for future in pending:
+            try:
+                future.result(timeout=timeout)
+            except Exception:  # noqa: BLE001 - _close_quietly swallows; a timeout leaves it to hygiene
+                pass
+
+    def abort(self) -> None:
+        """Ctrl-C: close, and force-remove every container this process still has (sandboxes and image
+        builds), so that threads blocked on them return at once and the process can exit."""
+        self.close()
+        hygiene.remove_all()
 
     def close(self) -> None:
         """Remove pooled containers and release the client (open sandboxes stay usable until closed)."""
+        self.drain()
         if self.watchdog is not None:
             self.watchdog.close()
         with self._pool_lock:
@@ -318,3 +356,10 @@ class DockerRuntime(Runtime):
         for container, session in pooled:
             session.close()
             self._remove_container(container.id)
+
+
+def _close_quietly(sandbox: Any) -> None:
+    try:
+        sandbox.close()
+    except Exception:  # noqa: BLE001 - closing a sandbox of a dead daemon must not hide a result
+        pass

@@ -10,10 +10,12 @@ import tarfile
 import time
 from typing import Any
 
-from swegym.errors import InfrastructureError, SandboxKilled
+from swegym.diffs import strip_binary
+from swegym.errors import InfrastructureError, RepositoryError, SandboxKilled
 from swegym.interfaces import DEFAULT_OUTPUT_LIMIT, Sandbox
 from swegym.types import CommandResult, Task
 
+from . import hygiene
 from .session import Session, ansi_c_quote
 
 # SWE-bench images keep the test environment in a conda env that login shells activate.
@@ -27,15 +29,6 @@ SHELL_ENV = {"PAGER": "cat", "GIT_PAGER": "cat", "MANPAGER": "cat", "TERM": "dum
 
 # Write failures that are the sandbox's state, not the path the agent chose.
 _SANDBOX_BROKEN = re.compile(r"No space left on device|Read-only file system|Input/output error|Disk quota exceeded")
-
-
-def strip_binary(diff: str) -> str:
-    """Drop the per-file sections of a git diff that are binary (they cannot be applied as text)."""
-    if "Binary files " not in diff and "GIT binary patch" not in diff:
-        return diff
-    sections = re.split(r"(?m)^(?=diff --git )", diff)
-    binary = re.compile(r"(?m)^(Binary files .* differ|GIT binary patch)$")
-    return "".join(s for s in sections if not binary.search(s))
 
 
 def new_session(api: Any, container_id: str) -> Session:
@@ -226,7 +219,7 @@ class DockerSandbox(Sandbox):
                   f"--no-renames {base} --")
         code, out = self._side(script, timeout=300)
         if code != 0:
-            raise InfrastructureError(f"git diff failed in the sandbox (exit {code})", cause=out[-1000:])
+            raise RepositoryError(f"git diff in {repo_dir or self.repo_dir} failed (exit {code}): {out[-1000:]}")
         return strip_binary(out)
 
     def reset(self) -> None:
@@ -244,4 +237,4 @@ class DockerSandbox(Sandbox):
         try:
             self.session.close()
         finally:
-            self.runtime._remove_container(self.container.id)
+            hygiene.remove_container(self.api, self.container.id)

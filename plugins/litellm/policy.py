@@ -20,7 +20,7 @@ from typing import Any, Literal
 from swegym import InfrastructureError, Policy, PolicyResponse, SamplingParams, SwegymError, ToolCall, Usage
 
 from .guard import refuse_compromised_litellm
-from .retry import backoff_delay, is_context_overflow, is_retryable, retry_after
+from .retry import is_context_overflow, is_retryable, retry_after
 from .secret import Secret, redact
 
 log = logging.getLogger(__name__)
@@ -220,56 +220,69 @@ class LiteLLMPolicy(Policy):
         The whole call, retries and backoff included, ends within ``deadline`` seconds (and within
         the rollout's own deadline, :mod:`swegym.deadline`): each try waits at most what is left.
         """
+        from swegym import retry
+
         sampling = sampling if sampling is not None else self.sampling
         kwargs = self._request(messages, tools, sampling)
-        attempt = 0
         started = time.monotonic()
         where = f" at {self.api_base}" if self.api_base else ""
-        while True:
+        tries = 0
+
+        def once() -> PolicyResponse:
+            nonlocal tries
             left = self._time_left(started)
             if left is not None and left <= 0:
                 _rollout_deadline_check()
                 raise InfrastructureError(
                     f"model {self.model!r}{where}: no reply within the call's time budget "
-                    f"({self._budget_text()}) after {attempt} attempt(s)",
+                    f"({self._budget_text()}) after {tries} attempt(s)",
                     cause=f"model {self.model}{where}: deadline exceeded") from None
             kwargs["timeout"] = self.timeout if left is None else max(min(self.timeout, left), 0.001)
+            tries += 1
             try:
-                response = self._litellm.completion(**kwargs, api_key=self._key())
-                return self._to_response(response)
+                return self._to_response(self._litellm.completion(**kwargs, api_key=self._key()))
             except Exception as exc:  # noqa: BLE001 - classified below
                 if is_context_overflow(exc):
                     log.info("model %s: context window exceeded", self.model)
                     return PolicyResponse(content="", outcome="context_window_exceeded",
-                                          finish_reason="context_window_exceeded",
-                                          usage=Usage(calls=1))
-                message = self._redact(f"{type(exc).__name__}: {exc}")
+                                          finish_reason="context_window_exceeded", usage=Usage(calls=1))
                 if not (isinstance(exc, MalformedReply) or is_retryable(exc)):
                     raise SwegymError(
-                        f"model {self.model!r}"
-                        f"{f' at {self.api_base}' if self.api_base else ''} rejected the request: {message}. "
+                        f"model {self.model!r}{where} rejected the request: {self._message(exc)}. "
                         f"Check the model name, api_base and API key (or its environment variable)."
                     ) from None
-                if attempt >= self.max_retries:
-                    raise InfrastructureError(
-                        f"model {self.model!r}{where} still failing after {attempt + 1} attempt(s): {message}",
-                        cause=f"model {self.model}{where}: {message[:1000]}",
-                    ) from None
-                delay = backoff_delay(attempt, self.backoff_base, self.backoff_max, self._rng)
-                hint = retry_after(exc)
-                if hint is not None:
-                    delay = max(delay, min(hint, self.backoff_max))
-                left = self._time_left(started)
-                if left is not None and left <= delay:
-                    _rollout_deadline_check(delay)
-                    raise InfrastructureError(
-                        f"model {self.model!r}{where}: out of its time budget ({self._budget_text()}) after "
-                        f"{attempt + 1} attempt(s): {message}",
-                        cause=f"model {self.model}{where}: deadline exceeded: {message[:1000]}") from None
-                log.warning("model %s: %s; retry %d/%d in %.2fs", self.model, message, attempt + 1,
-                            self.max_retries, delay)
-                time.sleep(delay)
-                attempt += 1
+                raise
+
+        def wait(n: int, exc: BaseException) -> float:
+            delay = backoff(n, exc)
+            hint = retry_after(exc)
+            return max(delay, min(hint, self.backoff_max)) if hint is not None else delay
+
+        def on_retry(n: int, exc: BaseException, delay: float) -> None:
+            log.warning("model %s: %s; retry %d/%d in %.2fs", self.model, self._message(exc), n + 1,
+                        self.max_retries, delay)
+
+        backoff = retry.backoff(self.backoff_base, self.backoff_max, self._rng)
+        try:
+            return retry.call(once, retry_on=lambda exc: isinstance(exc, MalformedReply) or is_retryable(exc),
+                              attempts=self.max_retries + 1, wait=wait, on_retry=on_retry,
+                              time_left=lambda: self._time_left(started))
+        except retry.RetriesExhausted as gave_up:
+            message = self._message(gave_up.last)
+            if gave_up.reason == "time":
+                _rollout_deadline_check(gave_up.next_wait)
+                raise InfrastructureError(
+                    f"model {self.model!r}{where}: out of its time budget ({self._budget_text()}) after "
+                    f"{gave_up.attempts} attempt(s): {message}",
+                    cause=f"model {self.model}{where}: deadline exceeded: {message[:1000]}") from None
+            budget = " (the rollout's retry budget is spent)" if gave_up.reason == "budget" else ""
+            raise InfrastructureError(
+                f"model {self.model!r}{where} still failing after {gave_up.attempts} attempt(s){budget}: {message}",
+                cause=f"model {self.model}{where}: {message[:1000]}",
+            ) from None
+
+    def _message(self, exc: BaseException) -> str:
+        return self._redact(f"{type(exc).__name__}: {exc}")
 
     def _time_left(self, started: float) -> float | None:
         """Seconds left of this call's budget and the rollout's, whichever ends first."""

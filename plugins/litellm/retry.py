@@ -1,11 +1,11 @@
-"""Exponential backoff with full jitter, and which model-API errors are worth retrying.
+"""Which model-API errors are worth retrying (the retrying itself is :mod:`swegym.retry`).
 
 Why a module of its own: the rules (429, 5xx, timeouts, dropped connections: retry; anything
-else: don't) are shared by every remote model call and are easy to test without a network.
+else: don't) are shared by every remote model call (policy, embedders) and are easy to test
+without a network.
 """
 from __future__ import annotations
 
-import random
 import re
 from typing import Any
 
@@ -15,13 +15,6 @@ CONTEXT_PATTERNS = re.compile(
     r"reduce the length|exceeds? (the )?(model'?s? )?(max(imum)?|context)",
     re.IGNORECASE,
 )
-
-
-def backoff_delay(attempt: int, base: float, cap: float, rng: random.Random | None = None) -> float:
-    """Seconds to wait before retry ``attempt`` (0-based): uniform in [base*2^a/2, base*2^a], capped."""
-    top = min(cap, base * (2 ** attempt))
-    r = (rng or random).random()
-    return top / 2 + r * top / 2
 
 
 def status_code(exc: BaseException) -> int | None:

@@ -13,6 +13,8 @@ from typing import Callable, Sequence
 
 from swegym import SwegymError
 
+#: Tries of one embedding request (rate limits, 5xx, dropped connections are retried).
+EMBED_ATTEMPTS = 4
 _WORD_RE = re.compile(r"[A-Za-z][a-z]+|[A-Z]+(?![a-z])|\d+")
 
 
@@ -95,13 +97,20 @@ class LiteLLMEmbedder(Embedder):
             raise SwegymError("the litellm embedder needs swegym's litellm plugin and litellm: "
                               "pip install 'swegym[litellm]'") from None
         litellm = import_litellm()  # refuses a compromised litellm 1.107.x before importing it
-        from swegym import InfrastructureError
+        from swegym import InfrastructureError, retry
+        from swegym_litellm.retry import is_retryable
 
         out: list[list[float]] = []
         for i in range(0, len(texts), self.batch_size):
+            kwargs = {"api_base": self.api_base} if self.api_base else {}
+            batch = list(texts[i : i + self.batch_size])
             try:
-                kwargs = {"api_base": self.api_base} if self.api_base else {}
-                resp = litellm.embedding(model=self.model, input=list(texts[i : i + self.batch_size]), **kwargs)
+                resp = retry.call(lambda: litellm.embedding(model=self.model, input=batch, **kwargs),
+                                  retry_on=is_retryable, attempts=EMBED_ATTEMPTS, wait=retry.backoff(1.0, 30.0))
+            except retry.RetriesExhausted as gave_up:
+                exc = gave_up.last
+                raise InfrastructureError(f"embedding with {self.model} failed {gave_up.attempts} times: "
+                                          f"{type(exc).__name__}: {exc}") from None
             except Exception as exc:  # the API is outside this machine
                 raise InfrastructureError(f"embedding with {self.model} failed: {type(exc).__name__}: {exc}") from None
             out.extend(_normalize(item["embedding"]) for item in resp["data"])

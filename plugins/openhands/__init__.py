@@ -8,12 +8,14 @@ from typing import Any
 
 from swegym import hookimpl
 
+from .options import OpenHandsOptions
+
 
 def create_scaffold(**options: Any):
     """OpenHands CodeAct scaffold (execute_bash, str_replace_editor, finish; native or text tool calls)."""
     from .scaffold import CodeActScaffold
 
-    return CodeActScaffold(**options)
+    return CodeActScaffold(**OpenHandsOptions.from_dict(options).kwargs())
 
 
 @hookimpl
@@ -21,5 +23,6 @@ def register_scaffolds(register):
     register(
         "openhands",
         create_scaffold,
+        options=OpenHandsOptions,
         description="OpenHands CodeAct as SWE-Gym ran it: bash, str_replace_editor, finish; native or text tool calls.",
     )

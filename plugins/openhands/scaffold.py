@@ -363,16 +363,12 @@ class _Episode:
     # -- the record ---------------------------------------------------------------------
     def _trajectory(self, stop_reason: str, patch: str) -> Trajectory:
         model = getattr(self.policy, "model", "") or ""
+        # The scaffold's part of the rollout record (see swegym.orchestration.record); instance_id,
+        # model and stop_reason live on the Trajectory itself, sampling in orchestration's part.
         metadata: dict[str, Any] = {
-            "instance_id": self.task.instance_id,
-            "scaffold": "openhands",
-            "model": model,
-            "sampling": dataclasses.asdict(self.sampling),
-            "seed": self.sampling.seed,
             "iterations": self.iterations,
             "policy_calls": self.policy_calls,
             "max_iterations": self.cfg.max_iterations,
-            "stop_reason": stop_reason,
             "function_calling": self.mode,
             "usage": dataclasses.asdict(self.usage),
             "timings": {k: round(v, 3) for k, v in self.timings.items()},
@@ -395,7 +391,7 @@ class _Episode:
             scaffold="openhands",
             model=model,
             stop_reason=stop_reason,
-            metadata=metadata,
+            metadata={"scaffold": metadata},
         )
 
 

@@ -2,9 +2,9 @@
 from __future__ import annotations
 
 import shlex
-import uuid
 
 from swegym import InfrastructureError, Sandbox, Task
+from swegym.errors import RepositoryError
 
 WORKSPACE_ROOT = "/workspace"
 
@@ -47,44 +47,11 @@ class PatchError(Exception):
 
 
 def final_patch(sandbox: Sandbox, task: Task, directory: str | None = None) -> str:
-    """``git add -A`` then ``git diff --cached <base_commit>``, binary files left out.
+    """The workspace's changes against base_commit (``Sandbox.diff``: new files in, binary files out).
 
-    Written to a file and read back so a large patch is never clipped by the output limit.
     A failing git command raises :class:`PatchError`; a failing sandbox raises InfrastructureError.
     """
-    where = shlex.quote(directory or workspace_dir(task))
-    out = f"/tmp/swegym-patch-{uuid.uuid4().hex[:8]}.diff"
-    res = sandbox.run(
-        f"(cd {where} && git add -A && git diff --no-color --cached {shlex.quote(task.base_commit)} > {out})",
-        timeout=600,
-        output_limit=20_000,
-    )
-    if res.timed_out or res.exit_code != 0:
-        raise PatchError(f"git diff in {directory or workspace_dir(task)} failed (exit {res.exit_code}): {res.output[-1000:]}")
     try:
-        text = sandbox.read_file(out)
-    finally:
-        sandbox.run(f"rm -f {out}", timeout=30)
-    return remove_binary_diffs(text)
-
-
-def remove_binary_diffs(patch: str) -> str:
-    """Drop every file section git marks as binary (``Binary files … differ`` / ``GIT binary patch``)."""
-    if not patch:
-        return patch
-    sections: list[str] = []
-    current: list[str] = []
-    for line in patch.splitlines(keepends=True):
-        if line.startswith("diff --git ") and current:
-            sections.append("".join(current))
-            current = []
-        current.append(line)
-    if current:
-        sections.append("".join(current))
-    kept = [s for s in sections if not _is_binary(s)]
-    return "".join(kept)
-
-
-def _is_binary(section: str) -> bool:
-    head = section.split("\n@@", 1)[0]
-    return "\nGIT binary patch" in head or ("\nBinary files " in head and " differ" in head)
+        return sandbox.diff(directory or workspace_dir(task))
+    except RepositoryError as exc:
+        raise PatchError(str(exc)) from exc

@@ -11,14 +11,18 @@ from __future__ import annotations
 import json
 import math
 import os
-import time
 import urllib.error
 import urllib.request
 from typing import Any
 
-from swegym import InfrastructureError, SwegymError
+from swegym import InfrastructureError, SwegymError, retry
 
 RETRIES = 3
+BACKOFF_S = 0.2
+
+
+class _Transient(Exception):
+    """A failure the next try may not see (connection error, HTTP 429 or 5xx)."""
 
 
 def post_json(url: str, body: dict[str, Any], api_key: str | None, timeout: float) -> dict[str, Any]:
@@ -27,8 +31,8 @@ def post_json(url: str, body: dict[str, Any], api_key: str | None, timeout: floa
     headers = {"Content-Type": "application/json"}
     if api_key:
         headers["Authorization"] = f"Bearer {api_key}"
-    last = ""
-    for attempt in range(RETRIES):
+
+    def once() -> dict[str, Any]:
         request = urllib.request.Request(url, data=data, headers=headers, method="POST")
         try:
             with urllib.request.urlopen(request, timeout=timeout) as response:
@@ -36,13 +40,17 @@ def post_json(url: str, body: dict[str, Any], api_key: str | None, timeout: floa
         except urllib.error.HTTPError as exc:
             detail = exc.read().decode("utf-8", "replace")[:300]
             if exc.code in (429,) or exc.code >= 500:
-                last = f"HTTP {exc.code}: {detail}"
-            else:
-                raise SwegymError(f"verifier server {url} refused the request (HTTP {exc.code}): {detail}") from None
+                raise _Transient(f"HTTP {exc.code}: {detail}") from None
+            raise SwegymError(f"verifier server {url} refused the request (HTTP {exc.code}): {detail}") from None
         except (urllib.error.URLError, OSError, json.JSONDecodeError) as exc:
-            last = f"{type(exc).__name__}: {getattr(exc, 'reason', exc)}"
-        time.sleep(0.2 * 2 ** attempt)
-    raise InfrastructureError(f"verifier server {url} failed {RETRIES} times: {last}", cause=last)
+            raise _Transient(f"{type(exc).__name__}: {getattr(exc, 'reason', exc)}") from None
+
+    try:
+        return retry.call(once, retry_on=lambda exc: isinstance(exc, _Transient), attempts=RETRIES,
+                          wait=lambda n, _exc: BACKOFF_S * 2 ** n)
+    except retry.RetriesExhausted as gave_up:
+        last = str(gave_up.last)
+        raise InfrastructureError(f"verifier server {url} failed {gave_up.attempts} times: {last}", cause=last) from None
 
 
 def _logsumexp(values: list[float]) -> float:

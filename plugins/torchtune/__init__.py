@@ -9,7 +9,7 @@ from swegym import hookimpl
 
 @hookimpl
 def register_trainers(register):
-    from .trainer import TorchtuneFullTrainer, TorchtuneLoraTrainer
+    from .trainer import full_trainer, lora_trainer
 
-    register("torchtune-full", TorchtuneFullTrainer)
-    register("torchtune-lora", TorchtuneLoraTrainer)
+    register("torchtune-full", full_trainer)
+    register("torchtune-lora", lora_trainer)

@@ -1,4 +1,4 @@
-"""The two registered trainers: ``torchtune-full`` and ``torchtune-lora``."""
+"""The registered trainers: ``torchtune-full`` and ``torchtune-lora``, one class with a ``lora`` switch."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -9,13 +9,16 @@ from swegym.interfaces import Trainer
 from .config import TrainConfig
 
 
-class TorchtuneFullTrainer(Trainer):
-    """Full-parameter SFT with torchtune modules; writes an HF model directory."""
+class TorchtuneTrainer(Trainer):
+    """SFT with torchtune modules; writes an HF model directory.
 
-    name = "torchtune-full"
-    lora = False
+    ``lora=True`` trains LoRA adapters only and also writes ``adapter/`` in PEFT layout
+    (vLLM-loadable) beside the merged model.
+    """
 
-    def __init__(self, **options: Any):
+    def __init__(self, *, lora: bool = False, **options: Any):
+        self.lora = bool(lora)
+        self.name = "torchtune-lora" if self.lora else "torchtune-full"
         self.defaults = dict(options)
 
     def train(self, model: str | Path, data: str | Path, output_dir: str | Path, config: dict[str, Any] | None = None) -> Path:
@@ -25,8 +28,9 @@ class TorchtuneFullTrainer(Trainer):
         return run(model, data, output_dir, cfg, lora=self.lora)
 
 
-class TorchtuneLoraTrainer(TorchtuneFullTrainer):
-    """LoRA SFT; writes the merged HF model plus ``adapter/`` in PEFT layout (vLLM-loadable)."""
+def full_trainer(**options: Any) -> TorchtuneTrainer:
+    return TorchtuneTrainer(lora=False, **options)
 
-    name = "torchtune-lora"
-    lora = True
+
+def lora_trainer(**options: Any) -> TorchtuneTrainer:
+    return TorchtuneTrainer(lora=True, **options)

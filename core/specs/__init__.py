@@ -1,6 +1,6 @@
 """Environment specs: how to build the image a repository's task runs in, and how to test it.
 
-The table is data (``specs/environments.yaml``, transcribed from SWE-bench's and SWE-Gym's harness
+The table is data (``environments.yaml`` beside this module, transcribed from SWE-bench's and SWE-Gym's harness
 constants) so it can be read and reviewed without reading code. A repository missing from it gets
 a default Python spec; users add or override repositories with their own file (same format,
 ``--env-spec FILE``). The harness reads ``test_cmd``; the docker runtime reads the rest.
@@ -14,9 +14,9 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from .errors import DataError
+from ..errors import DataError
 
-TABLE = Path(__file__).parent / "specs" / "environments.yaml"
+TABLE = Path(__file__).parent / "environments.yaml"
 FIELDS = ("python", "pre_install", "install", "pip_packages", "packages", "requirements_paths", "test_cmd",
           "eval_commands", "env")
 LIST_FIELDS = ("pre_install", "pip_packages", "requirements_paths", "eval_commands")
