@@ -162,6 +162,11 @@ def test_cost_cap_is_the_forks_dollar_at_reference_prices(calc_task, calc_index,
 def test_bad_options_are_clear_errors():
     with pytest.raises(swegym.SwegymError, match="unknown option"):
         MoatlessScaffold(max_rejections=2)
+    # `swegym run` hands every scaffold the shared words; JSON in the text is what the fork ran
+    scaffold = swegym.create("scaffold", "moatless", function_calling="auto", max_steps=30)
+    assert scaffold.settings.max_transitions == 30
+    with pytest.raises(swegym.SwegymError, match="JSON mode"):
+        swegym.create("scaffold", "moatless", function_calling="native")
 
 
 def test_lint_reports_only_the_errors_an_edit_introduced():

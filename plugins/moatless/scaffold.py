@@ -111,7 +111,12 @@ class MoatlessScaffold(Scaffold):
     name = "moatless"
 
     def __init__(self, *, index: CodeIndex | None = None, embedder: str = "auto", use_index_cache: bool = True,
-                 index_store_dir: str | None = None, **settings: Any):
+                 index_store_dir: str | None = None, function_calling: str | None = None, **settings: Any):
+        # The fork as SWE-Gym ran it asks for JSON in the text (instructor JSON mode), never native
+        # tool calls: "auto" and "json"/"text" mean that; "native" would change what the model sees.
+        if function_calling not in (None, "auto", "json", "text"):
+            raise SwegymError(f"moatless scaffold: function_calling={function_calling!r}; the SWE-Gym fork ran in "
+                              f"instructor's JSON mode, so only auto or json (text) are supported")
         self.settings = MoatlessSettings.from_options(settings)
         self.embedder = embedder
         self.use_index_cache = use_index_cache
