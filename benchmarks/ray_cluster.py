@@ -104,9 +104,9 @@ def kill_run(config: RunConfig, tasks: list, run_dir: Path, fast: bool) -> dict[
     finally:
         nodes.close()
     got = rows(run_dir)
-    keys = [(r["instance_id"], r["metadata"]["sample_index"]) for r in got]
-    rerun = [r for r in got if any(worker_id in a for a in r["metadata"].get("infrastructure_attempts", []))]
-    starts = [r["metadata"]["executor"]["started"] for r in rerun]
+    keys = [(r["instance_id"], r["metadata"]["rollout"]["sample_index"]) for r in got]
+    rerun = [r for r in got if any(worker_id in a for a in r["metadata"]["rollout"].get("infrastructure_attempts", []))]
+    starts = [r["metadata"]["rollout"]["placement"]["started"] for r in rerun]
     return {"rows": len(got), "unique_rows": len(set(keys)), "expected_rows": len(tasks) * config.samples,
             "rerun_rollouts": len(rerun), "resolved": (out.get("summary") or {}).get("resolved"),
             "kill_to_first_rerun_s": round(min(starts) - killed, 2) if starts else None,
@@ -137,7 +137,7 @@ def main() -> None:
             nodes.close()
         spread: dict[str, int] = {}
         for r in rows(Path(tmp) / "ray"):
-            node = r["metadata"]["executor"]["node"]
+            node = r["metadata"]["rollout"]["placement"]["node"]
             spread[node] = spread.get(node, 0) + 1
         kill = kill_run(config, tasks, Path(tmp) / "kill", args.fast_health_check)
     rpm_local, rpm_ray = n / local_s * 60, n / ray_s * 60

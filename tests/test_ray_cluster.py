@@ -120,10 +120,10 @@ def test_rollouts_spread_over_nodes_within_limits(cluster, gold, demo_tasks, tmp
     summary = run(_config(gold, samples=2), tasks, tmp_path / "run", executor="ray",
                   executor_options={"workers": 4}, progress=False)
     rows = _rows(tmp_path / "run")
-    keys = [(r["instance_id"], r["metadata"]["sample_index"]) for r in rows]
+    keys = [(r["instance_id"], r["metadata"]["rollout"]["sample_index"]) for r in rows]
     assert sorted(keys) == sorted((t.instance_id, k) for t in tasks for k in range(2))
     assert summary["resolved"] == 4 and summary["infrastructure_errors"] == 0
-    placed = [r["metadata"]["executor"] for r in rows]
+    placed = [r["metadata"]["rollout"]["placement"] for r in rows]
     by_node: dict[str, list[tuple[float, float]]] = {}
     for p in placed:
         by_node.setdefault(p["node"], []).append((p["started"], p["finished"]))
@@ -168,14 +168,14 @@ def test_node_killed_mid_run_loses_and_duplicates_no_row(cluster, gold, demo_tas
         raise result["error"]
 
     rows = _rows(run_dir)
-    keys = [(r["instance_id"], r["metadata"]["sample_index"]) for r in rows]
+    keys = [(r["instance_id"], r["metadata"]["rollout"]["sample_index"]) for r in rows]
     assert len(keys) == len(set(keys)) == len(tasks) * 2, "no row lost, none duplicated"
     rerun = [r for r in rows
-             if any(a.startswith(LOST_PREFIX) for a in r["metadata"].get("infrastructure_attempts", []))]
+             if any(a.startswith(LOST_PREFIX) for a in r["metadata"]["rollout"].get("infrastructure_attempts", []))]
     assert rerun, "the killed node's rollouts are recorded as infrastructure attempts"
     for r in rerun:
-        assert r["metadata"]["executor"]["node"] != worker_id, "a lost rollout reran on a surviving node"
-        assert any(worker_id in a for a in r["metadata"]["infrastructure_attempts"])
+        assert r["metadata"]["rollout"]["placement"]["node"] != worker_id, "a lost rollout reran on a surviving node"
+        assert any(worker_id in a for a in r["metadata"]["rollout"]["infrastructure_attempts"])
     summary = result["summary"]
     assert summary["rollouts"] == len(rows)
     assert summary["resolved"] + summary["infrastructure_errors"] == len(rows)

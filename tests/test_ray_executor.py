@@ -11,8 +11,9 @@ import pytest
 
 from swegym.orchestration import RunConfig, RunDir
 from swegym.orchestration.engine import run_summary
+from swegym.orchestration.record import RolloutKey, RolloutRecord
 from swegym.orchestration.rollout import RolloutRequest
-from swegym.types import Task
+from swegym.types import Task, Trajectory
 
 from tiny_model import tiny_model_fixture
 
@@ -48,15 +49,15 @@ def _request(iid: str = "o__r-1", k: int = 0) -> RolloutRequest:
     return RolloutRequest(RunConfig(scaffold="openhands", policy="replay"), task, k, "run-1")
 
 
-def test_lost_row_is_an_infrastructure_error_row(tmp_path):
-    from swegym_ray.executor import LOST_PREFIX, lost_row
+def test_lost_record_is_an_infrastructure_error_row(tmp_path):
+    from swegym_ray.executor import LOST_PREFIX, lost_record
 
     losses = [f"{LOST_PREFIX} on node abc (pid 1): ActorDiedError"] * 2
-    row = lost_row(_request(k=3), losses)
+    row = lost_record(_request(k=3), losses).to_row()
     rd = RunDir(tmp_path)
     rd.append(row)
     assert rd.done_keys() == {("o__r-1", 3)}
-    assert row["metadata"]["infrastructure_attempts"] == losses
+    assert row["metadata"]["rollout"]["infrastructure_attempts"] == losses
     summary = run_summary(rd)
     assert summary["infrastructure_errors"] == 1 and summary["agent_outcomes"]["unresolved"] == 0
     assert "2 time(s)" in row["evaluation"]["error"]
@@ -76,17 +77,17 @@ def local_ray():
         ray.shutdown()
 
 
-def _dies_once(request: tuple[str, int]) -> dict:
+def _dies_once(request: tuple[str, int]) -> RolloutRecord:
     """Kill this worker process the first time a request is seen (a marker file remembers)."""
     folder, n = request
     marker = Path(folder) / f"seen-{n}"
     if n % 2 == 0 and not marker.exists():
         marker.write_text("x")
         os._exit(1)
-    return {"n": n, "metadata": {"sample_index": n}}
+    return RolloutRecord(RolloutKey(f"i{n}", n), Trajectory(instance_id=f"i{n}"))
 
 
-def _always_dies(request: RolloutRequest) -> dict:
+def _always_dies(request: RolloutRequest) -> RolloutRecord:
     os._exit(1)
 
 
@@ -95,11 +96,12 @@ def test_dead_worker_rollouts_rerun_once_each(local_ray, tmp_path):
 
     ex = RayExecutor(workers=2, max_reruns=2)
     rows = list(ex.map_unordered(_dies_once, [(str(tmp_path), n) for n in range(6)]))
-    assert sorted(r["n"] for r in rows) == list(range(6)), "each request once: none lost, none twice"
+    assert sorted(r.key.sample_index for r in rows) == list(range(6)), "each request once: none lost, none twice"
     for r in rows:
-        attempts = r["metadata"].get("infrastructure_attempts", [])
-        assert len(attempts) == (1 if r["n"] % 2 == 0 else 0)
-        assert all(a.startswith(LOST_PREFIX) for a in attempts)
+        assert len(r.attempts) == (1 if r.key.sample_index % 2 == 0 else 0)
+        assert all(a.startswith(LOST_PREFIX) for a in r.attempts)
+        assert r.placement["executor"] == "ray" and r.placement["pid"] != os.getpid()
+        assert r.to_row()["metadata"]["rollout"]["placement"] == r.placement
     assert ex.stats["workers_lost"] == 3 and ex.stats["reruns"] == 3 and ex.stats["lost_rows"] == 0
     ex.close()
     assert local_ray.is_initialized(), "an executor does not shut down a Ray it did not start"
@@ -109,8 +111,9 @@ def test_worker_that_keeps_dying_gives_an_error_row(local_ray):
     from swegym_ray.executor import RayExecutor
 
     ex = RayExecutor(workers=2, max_reruns=1)
-    (row,) = ex.map_unordered(_always_dies, [_request()])
-    assert row["status"] == "error" and len(row["metadata"]["infrastructure_attempts"]) == 2
+    (record,) = ex.map_unordered(_always_dies, [_request()])
+    row = record.to_row()
+    assert row["status"] == "error" and len(row["metadata"]["rollout"]["infrastructure_attempts"]) == 2
     assert ex.stats["lost_rows"] == 1
 
 

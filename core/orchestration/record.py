@@ -7,7 +7,7 @@ overwrite another's field:
 - the scaffold owns ``trajectory.metadata["scaffold"]`` (iterations, usage, its own timings such
   as ``policy_s``/``tools_s``, transitions, ...);
 - orchestration owns ``trajectory.metadata["rollout"]`` (sample index, repo, policy, sampling,
-  seed, the rollout's timings, infrastructure attempts);
+  seed, the rollout's timings, infrastructure attempts; the executor's ``placement``);
 - the harness owns the evaluation (:class:`~swegym.types.EvalResult`);
 - ``stop_reason``, ``model``, ``scaffold`` and ``instance_id`` live once, on the trajectory.
 
@@ -94,6 +94,9 @@ class RolloutRecord:
     repo: str = ""
     policy: str = ""
     sampling: dict[str, Any] | None = None
+    #: Where the executor ran the rollout (the ray executor: node, worker, pid, start/end times);
+    #: the executor alone sets it.
+    placement: dict[str, Any] | None = None
 
     @property
     def status(self) -> EvalStatus | None:
@@ -112,6 +115,8 @@ class RolloutRecord:
         part["timings"] = {k: round(v, 3) for k, v in self.timings.items()}
         if self.attempts:
             part["infrastructure_attempts"] = list(self.attempts)
+        if self.placement:
+            part["placement"] = dict(self.placement)
         return part
 
     def metadata(self) -> dict[str, Any]:
@@ -143,4 +148,5 @@ class RolloutRecord:
         return cls(key=RolloutKey(traj.instance_id, int(rollout.get("sample_index") or 0)), trajectory=traj,
                    evaluation=evaluation, timings=dict(rollout.get("timings") or {}),
                    attempts=list(rollout.get("infrastructure_attempts") or []), repo=rollout.get("repo") or "",
-                   policy=rollout.get("policy") or "", sampling=rollout.get("sampling"))
+                   policy=rollout.get("policy") or "", sampling=rollout.get("sampling"),
+                   placement=rollout.get("placement"))

@@ -10,8 +10,8 @@ more containers on a node than it can hold; ``SPREAD`` scheduling spreads the po
 
 Failures: a worker whose process or node dies (``RayActorError``, node lost) loses only its
 current rollout; the driver reruns that rollout on another worker and records the loss in the
-row's ``infrastructure_attempts``. After ``max_reruns`` losses the rollout becomes an ``error``
-row. Rows come back to the driver, which alone writes the run directory: no row is lost and
+record's ``infrastructure_attempts``. After ``max_reruns`` losses the rollout becomes an ``error``
+row. Records come back to the driver, which alone writes the run directory: no row is lost and
 none is written twice.
 
 Secrets: see :mod:`.env` (constructor arguments, never ``runtime_env``).
@@ -154,11 +154,11 @@ class RayExecutor(Executor):
                 except RayTaskError as exc:  # fn raised (a usage error): stop the run, as locally
                     raise exc.as_instanceof_cause() from None
                 except RayError as exc:  # the worker process or its node died
-                    row = self._lost(pool, slot, job, exc)
-                    if row is None:
+                    record = self._lost(pool, slot, job, exc)
+                    if record is None:
                         queue.appendleft(job)
                     else:
-                        yield row
+                        yield record
                     continue
                 pool.idle.append(slot)
                 yield _annotate(result, job, slot, started, finished)
@@ -166,8 +166,8 @@ class RayExecutor(Executor):
             pool.close()
             self._cleanup(pool.lost_runs)
 
-    def _lost(self, pool: "_Pool", slot: _Slot, job: _Job, exc: Exception) -> dict[str, Any] | None:
-        """Note a worker lost mid-rollout; start another; None: rerun the job, else its error row."""
+    def _lost(self, pool: "_Pool", slot: _Slot, job: _Job, exc: Exception) -> Any:
+        """Note a worker lost mid-rollout; start another; None: rerun the job, else its error record."""
         self.stats["workers_lost"] += 1
         _kill(self.ray, slot.actor)
         job.losses.append(f"{LOST_PREFIX} on node {str(slot.where.get('node', '?'))[:12]} "
@@ -182,7 +182,7 @@ class RayExecutor(Executor):
             self.stats["reruns"] += 1
             return None
         self.stats["lost_rows"] += 1
-        return lost_row(job.request, job.losses)
+        return lost_record(job.request, job.losses)
 
     def _cleanup(self, lost_runs: dict[str, Any]) -> None:
         """Remove sandboxes that lost workers left behind (best effort; a resume removes the rest)."""
@@ -274,19 +274,21 @@ def _kill(ray: Any, actor: Any) -> None:
 
 
 def _annotate(result: Any, job: _Job, slot: _Slot, started: float, finished: float) -> Any:
-    """Say where a row ran (``metadata.executor``) and add lost attempts to its infrastructure attempts."""
-    meta = result.get("metadata") if isinstance(result, dict) else None
-    if not isinstance(meta, dict):
+    """Say where a rollout ran (``metadata.rollout.placement``) and put its lost attempts first."""
+    from swegym.orchestration.record import RolloutRecord
+
+    if not isinstance(result, RolloutRecord):
         return result
-    meta["executor"] = {"name": "ray", "node": str(slot.where.get("node", ""))[:12], "worker": slot.index,
+    result.placement = {"executor": "ray", "node": str(slot.where.get("node", ""))[:12], "worker": slot.index,
                         "pid": slot.where.get("pid"), "started": round(started, 3), "finished": round(finished, 3)}
     if job.losses:
-        meta["infrastructure_attempts"] = job.losses + list(meta.get("infrastructure_attempts") or [])
+        result.attempts = job.losses + list(result.attempts)
     return result
 
 
-def lost_row(request: Any, losses: list[str]) -> dict[str, Any]:
-    """The ``error`` row of a rollout whose workers kept dying (an infrastructure error, not an outcome)."""
+def lost_record(request: Any, losses: list[str]) -> Any:
+    """The ``error`` record of a rollout whose workers kept dying (an infrastructure error, not an outcome)."""
+    from swegym.orchestration.record import RolloutKey, RolloutRecord
     from swegym.types import EvalResult, Trajectory
 
     task, config = getattr(request, "task", None), getattr(request, "config", None)
@@ -294,13 +296,7 @@ def lost_row(request: Any, losses: list[str]) -> dict[str, Any]:
         raise InfrastructureError(f"a Ray worker died running {request!r}: {losses[-1]}")
     reason = f"infrastructure: {losses[-1]} ({len(losses)} time(s))"
     trajectory = Trajectory(instance_id=task.instance_id, scaffold=config.scaffold, stop_reason="error",
-                            run_id=request.run_id,
-                            metadata={"instance_id": task.instance_id, "repo": task.repo,
-                                      "sample_index": request.sample_index, "policy": config.policy,
-                                      "infrastructure_attempts": list(losses)})
-    row = trajectory.to_dict()
+                            run_id=request.run_id, metadata={})
     evaluation = EvalResult(task.instance_id, "error", error=reason, details={"stage": "rollout"})
-    row["evaluation"] = evaluation.to_dict(include_log=True)
-    row["resolved"] = False
-    row["status"] = "error"
-    return row
+    return RolloutRecord(key=RolloutKey(task.instance_id, request.sample_index), trajectory=trajectory,
+                         evaluation=evaluation, attempts=list(losses), repo=task.repo, policy=config.policy)
