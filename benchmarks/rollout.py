@@ -5,7 +5,11 @@ Measures, in one run:
   * host-side overhead per agent step: scaffold wall time minus time inside the sandbox and the
     policy, divided by steps (what swegym itself adds to every action);
   * peak host RSS per concurrent rollout: driver RSS growth at 2 workers, divided by 2.
-Last line: JSON with step_overhead_ms, rss_per_rollout_mb, scaling_2_vs_1.
+  * side by side with mini-swe-agent (issue 19): host CPU per step and wall per rollout at 1 and
+    2 workers, both agents on one scripted model server (see ``versus_mini``).
+Last line: JSON with step_overhead_ms, step_cpu_ms, rss_per_rollout_mb, scaling_2_vs_1, and
+``peers`` (per agent: version, cpu_ms_per_step, wall_per_rollout_s_w1/_w2, rollouts_per_min_w1/_w2)
+with the ratios; every figure there is the one the table prints.
 
 Rates are steady-state rates, what a run of thousands of tasks sustains: a watcher notes when
 each row lands in trajectories.jsonl, and the rate is taken between the ``--edge``-th completion
@@ -90,30 +94,59 @@ class PeakRss(Sampler):
 
 
 class Timed:
-    """A proxy that adds the time spent inside the wrapped object's methods to ``spent``."""
+    """A proxy that adds the time spent inside the wrapped object's methods to ``spent``.
 
-    def __init__(self, inner: Any, methods: tuple[str, ...]) -> None:
-        self._inner, self._methods, self.spent, self.calls = inner, methods, 0.0, 0
+    ``children`` names methods that return another object to time the same way (the sandbox's
+    ``terminal()``: the OpenHands agent's commands go through the pty terminal it returns, not
+    ``run``); their time adds to this proxy's ``spent``.
+    """
+
+    TERMINAL_METHODS = ("send_raw", "wait", "execute", "line", "interrupt", "close", "kill_command")
+
+    def __init__(self, inner: Any, methods: tuple[str, ...], children: tuple[str, ...] = (),
+                 parent: "Timed | None" = None) -> None:
+        self._inner, self._methods, self._children, self._parent = inner, methods, children, parent
+        self.spent, self.calls = 0.0, 0
+
+    def _add(self, seconds: float) -> None:
+        self.spent += seconds
+        if self._parent is not None:
+            self._parent._add(seconds)
 
     def __getattr__(self, name: str) -> Any:
         attr = getattr(self._inner, name)
-        if name not in self._methods:
+        if name not in self._methods and name not in self._children:
             return attr
 
         def timed(*a: Any, **k: Any) -> Any:
             t0 = time.perf_counter()
             try:
-                return attr(*a, **k)
+                out = attr(*a, **k)
             finally:
-                self.spent += time.perf_counter() - t0
+                self._add(time.perf_counter() - t0)
                 self.calls += 1
+            if name in self._children:
+                return Timed(out, self.TERMINAL_METHODS, parent=self)
+            return out
 
         return timed
 
 
-def step_overhead(tasks: list[swegym.Task], gold: Path, repeats: int) -> tuple[float, int]:
+def step_overhead(tasks: list[swegym.Task], gold: Path, repeats: int) -> tuple[float, float, int]:
+    """(median wall overhead per step in ms, median host CPU per step in ms, steps).
+
+    Wall overhead: scaffold wall time minus the time inside sandbox calls (``run``, files, diff,
+    reset and the agent's pty terminal) and the policy. Host CPU: this process's user+system time
+    during the episode (the replay policy costs next to nothing; waiting on the sandbox costs none).
+    """
+    import resource
+
+    def cpu() -> float:
+        r = resource.getrusage(resource.RUSAGE_SELF)
+        return r.ru_utime + r.ru_stime
+
     runtime = swegym.create("runtime", "docker")
-    samples = []
+    samples, cpu_samples = [], []
     steps_total = 0
     for _ in range(repeats):
         for task in tasks:
@@ -121,16 +154,17 @@ def step_overhead(tasks: list[swegym.Task], gold: Path, repeats: int) -> tuple[f
             policy = Timed(swegym.create("policy", "replay", path=str(gold), instance_id=task.instance_id), ("complete",))
             scaffold = swegym.create("scaffold", "openhands")
             with runtime.open(task) as raw:
-                sandbox = Timed(raw, ("run", "read_file", "write_file", "diff", "reset"))
-                t0 = time.perf_counter()
+                sandbox = Timed(raw, ("run", "read_file", "write_file", "diff", "reset"), children=("terminal",))
+                t0, c0 = time.perf_counter(), cpu()
                 traj = scaffold.run(task, sandbox, policy)  # type: ignore[arg-type]
-                wall = time.perf_counter() - t0
+                wall, used = time.perf_counter() - t0, cpu() - c0
             steps = max(1, policy.calls)
             steps_total += steps
             samples.append((wall - sandbox.spent - policy.spent) / steps * 1000)
+            cpu_samples.append(used / steps * 1000)
             assert traj.patch, f"no patch for {task.instance_id}"
     runtime.close()
-    return statistics.median(samples), steps_total
+    return statistics.median(samples), statistics.median(cpu_samples), steps_total
 
 
 class Completions(Sampler):
@@ -369,7 +403,7 @@ def main() -> None:
     runtime.close()
     with tempfile.TemporaryDirectory() as tmp:
         gold = write_gold_trajectories(tasks, Path(tmp) / "gold.jsonl")
-        overhead_ms, steps = step_overhead(tasks, gold, repeats=3)
+        overhead_ms, cpu_ms, steps = step_overhead(tasks, gold, repeats=3)
         throughput(tasks[:2], gold, 1, 1, edge=0)  # warm caches (page cache, images) before timing
         steady: dict[int, list] = {1: [], 2: []}
         whole: dict[int, list] = {1: [], 2: []}
@@ -392,7 +426,8 @@ def main() -> None:
         ("rollouts/min, 2 workers (steady)", f"{rpm2:.1f}   (whole runs: {whole2:.1f})"),
         ("scaling 2 vs 1 (steady)", f"{scaling:.2f}   (target >= 1.6; per round: "
                                     f"{', '.join(f'{r:.2f}' for r in rounds)}; whole runs: {whole2 / whole1:.2f})"),
-        ("host overhead per agent step", f"{overhead_ms:.2f} ms   (target <= 5; {steps} steps)"),
+        ("host overhead per agent step (wall)", f"{overhead_ms:.2f} ms   (target <= 5; {steps} steps)"),
+        ("host CPU per agent step (replay policy)", f"{cpu_ms:.2f} ms"),
         ("peak host RSS per concurrent rollout", f"{rss_per:.1f} MB   (target <= 50)"),
     ]
     width = max(len(r[0]) for r in rows)
@@ -405,7 +440,7 @@ def main() -> None:
     if peers:
         print_peers(peers)
         result = {"peers": peers, **peer_ratios(peers)}
-    print(json.dumps({"step_overhead_ms": round(overhead_ms, 3), "rss_per_rollout_mb": round(rss_per, 2),
+    print(json.dumps({"step_overhead_ms": round(overhead_ms, 3), "step_cpu_ms": round(cpu_ms, 3), "rss_per_rollout_mb": round(rss_per, 2),
                       "scaling_2_vs_1": round(scaling, 3), "rollouts_per_min_1": round(rpm1, 2),
                       "rollouts_per_min_2": round(rpm2, 2), "scaling_2_vs_1_whole_run": round(whole2 / whole1, 3),
                       "scaling_per_round": [round(r, 3) for r in rounds], "rollouts_per_run": n, **result}))
