@@ -40,12 +40,12 @@ def test_replayed_run_solves_calc_in_docker_and_is_graded_resolved(runtime, calc
         on_disk = sandbox.read_file("/testbed/calc/stats.py")
     finally:
         sandbox.close()
-    assert traj.stop_reason == "finished", traj.metadata["stop_detail"]
-    assert [t["state"] for t in traj.metadata["transitions"]] == [
+    assert traj.stop_reason == "finished", traj.metadata["scaffold"]["stop_detail"]
+    assert [t["state"] for t in traj.metadata["scaffold"]["transitions"]] == [
         "SearchCode", "IdentifyCode", "DecideRelevance", "PlanToCode", "EditCode", "PlanToCode"]
     assert "return max(low, min(value, high))" in on_disk
     assert "+    return max(low, min(value, high))" in traj.patch
-    assert traj.metadata["index"]["embedder"] == "hashing" and traj.metadata["index"]["chunks"] > 0
+    assert traj.metadata["scaffold"]["index"]["embedder"] == "hashing" and traj.metadata["scaffold"]["index"]["chunks"] > 0
     assert list((tmp_path).rglob("meta.json")), "the index is cached on the host"
     from swegym.harness import evaluate
 
@@ -73,11 +73,11 @@ def test_smollm2_through_hf_policy_ends_cleanly(runtime, calc, tmp_path, monkeyp
         sandbox.close()
         policy.close()
     assert traj.stop_reason in {"finished", "rejected", "invalid_response", "budget_exceeded",
-                                "context_window_exceeded"}, traj.metadata.get("stop_detail")
-    assert traj.metadata["calls"] and traj.metadata["transitions"]
-    assert traj.metadata["usage"]["calls"] == len(traj.metadata["calls"])
-    assert traj.metadata["usage"]["prompt_tokens"] > 0
+                                "context_window_exceeded"}, traj.metadata["scaffold"].get("stop_detail")
+    assert traj.metadata["scaffold"]["calls"] and traj.metadata["scaffold"]["transitions"]
+    assert traj.metadata["scaffold"]["usage"]["calls"] == len(traj.metadata["scaffold"]["calls"])
+    assert traj.metadata["scaffold"]["usage"]["prompt_tokens"] > 0
     assert isinstance(traj.patch, str)
     json.dumps(traj.to_dict())
     if traj.stop_reason == "invalid_response":
-        assert traj.metadata["stop_detail"] and not traj.metadata["calls"][-1]["valid"]
+        assert traj.metadata["scaffold"]["stop_detail"] and not traj.metadata["scaffold"]["calls"][-1]["valid"]

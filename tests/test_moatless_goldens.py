@@ -109,7 +109,7 @@ def _run(name: str, calc_task, calc_index, tmp_path):
 def test_every_request_matches_the_fork_exactly(name, calc_task, calc_index, tmp_path):
     golden, policy, traj = _run(name, calc_task, calc_index, tmp_path)
     states = [r["state"] for r in golden["requests"]]
-    assert [c["state"] for c in traj.metadata["calls"]] == states, traj.metadata["stop_detail"]
+    assert [c["state"] for c in traj.metadata["scaffold"]["calls"]] == states, traj.metadata["scaffold"]["stop_detail"]
     for i, (want, got) in enumerate(zip(golden["requests"], policy.requests)):
         where = f"request {i} ({want['state']})"
         assert got["tools"] is None, where
@@ -124,8 +124,8 @@ def test_every_request_matches_the_fork_exactly(name, calc_task, calc_index, tmp
 @pytest.mark.parametrize("name", GOLDENS)
 def test_outcome_and_patch_match_the_fork(name, calc_task, calc_index, tmp_path):
     golden, _, traj = _run(name, calc_task, calc_index, tmp_path)
-    assert traj.stop_reason == golden["outcome"]["status"], traj.metadata["stop_detail"]
-    assert traj.metadata["stop_detail"] == golden["outcome"]["message"]
+    assert traj.stop_reason == golden["outcome"]["status"], traj.metadata["scaffold"]["stop_detail"]
+    assert traj.metadata["scaffold"]["stop_detail"] == golden["outcome"]["message"]
     assert traj.patch == golden["diff"]
 
 

@@ -115,17 +115,17 @@ def test_replayed_run_solves_calc_through_every_state(calc_task, calc_index, san
 
     policy = ReplayPolicy(trajectory=[{"role": "assistant", "content": r} for r in SOLVE])
     traj = MoatlessScaffold(index=calc_index).run(calc_task, sandbox, policy)
-    assert traj.stop_reason == "finished", traj.metadata["stop_detail"]
-    assert [c["state"] for c in traj.metadata["calls"]] == [
+    assert traj.stop_reason == "finished", traj.metadata["scaffold"]["stop_detail"]
+    assert [c["state"] for c in traj.metadata["scaffold"]["calls"]] == [
         "SearchCode", "IdentifyCode", "DecideRelevance", "PlanToCode", "EditCode", "PlanToCode"]
     assert "+    return max(low, min(value, high))" in traj.patch
     assert "-    return max(low, min(value, high - 1))" in traj.patch
-    edit = traj.metadata["calls"][4]
+    edit = traj.metadata["scaffold"]["calls"][4]
     assert edit["messages"][-1]["content"].endswith(
         "<search>\ndef clamp(value, low, high):\n    \"\"\"Limit value to the closed interval [low, high].\"\"\"\n"
         "    if low > high:\n        raise ValueError(\"low must not exceed high\")\n"
         "    return max(low, min(value, high - 1))\n</search>")
-    plan = traj.metadata["calls"][5]["messages"]
+    plan = traj.metadata["scaffold"]["calls"][5]["messages"]
     assert [m["role"] for m in plan] == ["system", "user", "assistant", "user"]  # the earlier visit replayed
     assert json.loads(plan[2]["content"])["span_id"] == "clamp"
     assert "<diff>\n--- calc/stats.py\n+++ calc/stats.py\n" in plan[3]["content"]
@@ -144,8 +144,8 @@ def test_more_than_two_retries_in_a_row_reject(calc_task, calc_index, sandbox):
     empty = J(scratch_pad="?", search_requests=[{"file_pattern": "calc/*.py"}])
     traj = MoatlessScaffold(index=calc_index).run(calc_task, sandbox, Scripted([empty] * 5))
     assert traj.stop_reason == "rejected"
-    assert "number of retries exceeded" in traj.metadata["stop_detail"]
-    assert len(traj.metadata["calls"]) == 3
+    assert "number of retries exceeded" in traj.metadata["scaffold"]["stop_detail"]
+    assert len(traj.metadata["scaffold"]["calls"]) == 3
 
 
 def test_cost_cap_is_the_forks_dollar_at_reference_prices(calc_task, calc_index, sandbox):
@@ -154,9 +154,9 @@ def test_cost_cap_is_the_forks_dollar_at_reference_prices(calc_task, calc_index,
     traj = MoatlessScaffold(index=calc_index, max_cost=0.004).run(
         calc_task, sandbox, Scripted(SOLVE, usage=Usage(1000, 100, None, 1)))
     assert traj.stop_reason == "budget_exceeded"
-    assert [c["state"] for c in traj.metadata["calls"]] == ["SearchCode"]
+    assert [c["state"] for c in traj.metadata["scaffold"]["calls"]] == ["SearchCode"]
     assert MoatlessScaffold(index=calc_index, max_cost=0.005).run(
-        calc_task, sandbox, Scripted(SOLVE, usage=Usage(1000, 100, None, 1))).metadata["iterations"] == 3
+        calc_task, sandbox, Scripted(SOLVE, usage=Usage(1000, 100, None, 1))).metadata["scaffold"]["iterations"] == 3
 
 
 def test_bad_options_are_clear_errors():
@@ -185,11 +185,11 @@ def test_visit_and_transition_limits_are_the_forks(calc_task, calc_index, sandbo
     replies = SOLVE[:3] + [plan, "<reject>\nno\n</reject>"] * 9 + [plan]
     traj = MoatlessScaffold(index=calc_index).run(calc_task, sandbox, Scripted(replies))
     # loop.py: a state is refused once it has had more than max_iterations (8) earlier visits
-    assert (traj.stop_reason, traj.metadata["stop_detail"]) == ("rejected", "Max transitions exceeded for state PlanToCode.")
-    assert [c["state"] for c in traj.metadata["calls"]].count("PlanToCode") == 9
+    assert (traj.stop_reason, traj.metadata["scaffold"]["stop_detail"]) == ("rejected", "Max transitions exceeded for state PlanToCode.")
+    assert [c["state"] for c in traj.metadata["scaffold"]["calls"]].count("PlanToCode") == 9
     path, _ = materialize("calc")
     subprocess.run(["git", "clone", "-q", str(path), str(tmp_path / "again")], check=True)
     traj = MoatlessScaffold(index=calc_index, max_transitions=3).run(
         calc_task, GitDirSandbox(calc_task, tmp_path / "again"), Scripted(SOLVE))
-    assert (traj.stop_reason, traj.metadata["stop_detail"]) == ("rejected", "Max transitions exceeded.")
-    assert len(traj.metadata["calls"]) == 3
+    assert (traj.stop_reason, traj.metadata["scaffold"]["stop_detail"]) == ("rejected", "Max transitions exceeded.")
+    assert len(traj.metadata["scaffold"]["calls"]) == 3

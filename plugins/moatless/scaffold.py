@@ -184,14 +184,8 @@ class MoatlessScaffold(Scaffold):
             stop_reason, stop_detail = "error", f"{type(exc).__name__}: {exc}\n{traceback.format_exc(limit=5)}"
         total = sum((v.usage for v in run.visits), Usage())
         patch = sandbox.diff()
-        metadata = {
-            "instance_id": task.instance_id,
-            "scaffold": self.name,
-            "model": getattr(policy, "model", ""),
-            "sampling": copy.deepcopy(sampling.__dict__) if sampling else None,
-            "seed": sampling.seed if sampling else None,
+        metadata = {  # this scaffold's part of the record (instance, model, sampling are the rollout's)
             "iterations": len(run.visits),
-            "stop_reason": stop_reason,
             "stop_detail": stop_detail,
             "settings": self.settings.to_dict(),
             "usage": {"prompt_tokens": total.prompt_tokens, "completion_tokens": total.completion_tokens,
@@ -206,7 +200,7 @@ class MoatlessScaffold(Scaffold):
         }
         return Trajectory(instance_id=task.instance_id, messages=conversation(calls), tools=[], patch=patch,
                           scaffold=self.name, model=getattr(policy, "model", ""), stop_reason=stop_reason,
-                          metadata=metadata)
+                          metadata={"scaffold": metadata})
 
     def _enter(self, run: Run, state: State, transitions: int) -> int:
         """loop.py transition_to: global and per-state limits, then the state's init."""
