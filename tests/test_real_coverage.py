@@ -14,18 +14,16 @@ from swegym.tasks import load_tasks
 
 ROOT = Path(__file__).resolve().parent.parent
 REAL = ROOT / "tests" / "data" / "real"
-RESULTS = ROOT / "benchmarks" / "results" / "environments.extra-repos.jsonl"
+RESULTS = ROOT / "benchmarks" / "results"
 SHARED_SLICE = {"getmoto__moto.jsonl", "pallets__flask.jsonl", "psf__requests.jsonl", "pytest-dev__pytest.jsonl"}
 ROW_FILES = sorted(p for p in REAL.glob("*.jsonl") if p.name not in SHARED_SLICE)
 
 
 def _results() -> dict[str, dict]:
-    latest: dict[str, dict] = {}
-    for line in RESULTS.read_text().splitlines():
-        if line.strip():
-            row = json.loads(line)
-            latest[row["instance_id"]] = row
-    return latest
+    """Newest line per instance over every results file (environments.jsonl and environments.*.jsonl)."""
+    rows = [json.loads(line) for f in [RESULTS / "environments.jsonl", *sorted(RESULTS.glob("environments.*.jsonl"))]
+            if f.exists() for line in f.read_text().splitlines() if line.strip()]
+    return {row["instance_id"]: row for row in sorted(rows, key=lambda r: r.get("measured_at") or "")}
 
 
 def test_there_are_rows_of_other_repositories():
@@ -38,7 +36,7 @@ def test_rows_load_have_tests_logs_and_a_valid_result(rows_file):
     results = _results()
     assert tasks
     for task in tasks:
-        assert f"{task.repo.replace('/', '__')}.jsonl" == rows_file.name
+        assert rows_file.name.split(".")[0] == task.repo.replace("/", "__")  # owner__name[.part].jsonl
         assert task.FAIL_TO_PASS, task.instance_id
         spec = get_spec(task.repo, task.version)
         assert spec.source in ("SWE-Gym", "SWE-bench"), (task.instance_id, spec.source)
