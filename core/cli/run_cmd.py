@@ -66,6 +66,9 @@ def component_settings(kind: str, name: str, shared: dict[str, Any], pairs: tupl
 @step_and_grading_options
 @click.option("--rollout-timeout", type=float, default=7200, show_default=True,
               help="Seconds one rollout's agent may take in all, model calls included (0: no limit).")
+@click.option("--retry-budget", type=click.IntRange(min=0), default=30, show_default=True,
+              help="Attempts one rollout may spend in all, over every retrying layer (model calls, rollout and "
+                   "evaluation retries), so nested retries do not multiply (0: no shared cap).")
 @click.option("--retry-errors", is_flag=True, help="On resume, redo rollouts that ended in infrastructure errors.")
 @click.option("--scaffold-opt", multiple=True, help="KEY=VALUE passed to the scaffold (repeatable).")
 @click.option("--policy-opt", multiple=True, help="KEY=VALUE passed to the policy (repeatable).")
@@ -119,6 +122,7 @@ def run_cmd(**opts: Any) -> None:
         max_tokens=max_tokens, seed=opts["seed"], evaluate=opts["evaluate"],
         eval_timeout=opts["eval_timeout"], network=opts["network"], infra_retries=opts["infra_retries"],
         rollout_timeout=opts["rollout_timeout"] or None, strict_grading=opts["strict_grading"],
+        retry_budget=opts["retry_budget"] or None,
     )
     run_dir = opts["run_dir"] or str(Path("runs") / f"{dt.datetime.now().strftime('%Y%m%d-%H%M%S')}-{scaffold}")
     click.echo(f"swegym run: {len(tasks)} task(s) × {opts['samples']} sample(s), scaffold {scaffold}, "
