@@ -1,5 +1,5 @@
 """The mining loop on small git repositories made here, its test runs replaced by scripted outcomes
-(the real runs are tests/test_mining_docker.py): what ``--limit`` counts, resuming without
+(the real runs are tests/core/test_mining_docker.py): what ``--limit`` counts, resuming without
 duplicates (tasks.jsonl and mine-report.json agree), dropping a candidate without FAIL_TO_PASS,
 and a partial-clone mirror reported as an error naming the files it lacks."""
 from __future__ import annotations

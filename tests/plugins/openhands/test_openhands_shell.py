@@ -17,7 +17,7 @@ import swegym
 from swegym_openhands import observations as obs
 from swegym_openhands.shell import ForkBash, split_commands
 
-GOLDENS = json.loads((Path(__file__).parent / "data" / "openhands" / "bash_goldens.json").read_text())
+GOLDENS = json.loads((Path(__file__).resolve().parents[2] / "data" / "openhands" / "bash_goldens.json").read_text())
 # the fork desynchronises on a part that holds several commands (bashlex keeps a heredoc and the
 # next line together; pexpect then reads the second prompt as `echo $?`'s output): swegym runs the
 # part whole and stays in step, so these two differ on purpose (docs/ARCHITECTURE.md).

@@ -9,7 +9,7 @@ import pytest
 import swegym
 from swegym import InfrastructureError, Policy, PolicyResponse, SamplingParams, ToolCall, Usage
 
-TRAJECTORY = Path(__file__).parent / "data" / "trajectories" / "swegym-demo__calc-1.json"
+TRAJECTORY = Path(__file__).resolve().parents[2] / "data" / "trajectories" / "swegym-demo__calc-1.json"
 WORKSPACE = "/workspace/swegym-demo__calc__0.1"
 
 

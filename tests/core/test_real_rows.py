@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 SWEGYM = [sys.executable, "-m", "swegym.cli"]
 REAL = ROOT / "tests" / "data" / "real"
 #: rows file in tests/data/real → its mirror in ../shared/data/repos, extra flags.

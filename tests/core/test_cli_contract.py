@@ -14,7 +14,7 @@ import pytest
 import swegym
 from swegym.plugins import BUILTIN_PLUGINS, Registry
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 HELLO = ROOT / "examples" / "swegym-hello-plugin"
 
 

@@ -16,7 +16,7 @@ from openai_server import OpenAIServer, Reply, openai_server  # noqa: F401 - fix
 if importlib.util.find_spec("litellm") is None:  # not importorskip: litellm must be imported offline (by the policy)
     pytest.skip("litellm not installed (pip install 'swegym[litellm]')", allow_module_level=True)
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[3]
 KEY = "sk-test-SECRET-4f9a1c77e2"
 TOOLS = [{
     "type": "function",

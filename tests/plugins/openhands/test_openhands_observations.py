@@ -290,7 +290,7 @@ def test_stuck_detection_matches_the_forks_detector():
     """Goldens from the fork's StuckDetector (tests/data/openhands/record_stuck.py), step by step."""
     from pathlib import Path
 
-    goldens = json.loads((Path(__file__).parent / "data" / "openhands" / "stuck_goldens.json").read_text())
+    goldens = json.loads((Path(__file__).resolve().parents[2] / "data" / "openhands" / "stuck_goldens.json").read_text())
     for name, case in goldens.items():
         events, got = [], []
         for step in case["steps"]:

@@ -140,4 +140,4 @@ def test_policy_plugin_modules_stay_light():
             "assert not heavy, heavy;"
             "names = swegym.get_registry().names('policy');"
             "assert {'litellm', 'hf', 'replay'} <= set(names), names")
-    subprocess.run([sys.executable, "-c", code], check=True, cwd=Path(__file__).resolve().parents[1])
+    subprocess.run([sys.executable, "-c", code], check=True, cwd=Path(__file__).resolve().parents[3])

@@ -13,7 +13,7 @@ from swegym.harness import grade, parse_log
 from swegym.harness.parsers import BY_NAME, PARSERS, get_parser, parse_django, parse_pytest, parse_pytest_options, \
     parse_pytest_pydantic, parse_pytest_v2, parse_sympy, strip_ansi
 
-LOGS = Path(__file__).parent / "data" / "logs"
+LOGS = Path(__file__).resolve().parents[1] / "data" / "logs"
 MYPY_F2P = "mypy/test/testcheck.py::TypeCheckSuite::testTwoUncomfortablyIncompatibleProtocolsWithoutRunningInIssue9771"
 SHAPES = "tests/test_shapes.py::"
 

@@ -18,7 +18,7 @@ from swegym import EvalResult
 from swegym.harness import ReportWriter, grade_log
 from swegym.harness.swebench_report import report_filename, write_swebench_report
 
-LOG = (Path(__file__).parent / "data" / "logs" / "pytest_ra.log").read_text()
+LOG = (Path(__file__).resolve().parents[1] / "data" / "logs" / "pytest_ra.log").read_text()
 SHAPES = "tests/test_shapes.py::"
 MODEL = "org/model-7b"
 RUN_ID = "r1"

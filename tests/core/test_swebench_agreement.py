@@ -27,7 +27,7 @@ from swegym.harness.grading import Grade
 from swegym.harness.logs import END_TEST_OUTPUT, START_TEST_OUTPUT, read_log
 from swegym.harness.parsers import get_parser, parse_pytest, parse_pytest_options, strip_ansi
 
-DATA = Path(__file__).parent / "data"
+DATA = Path(__file__).resolve().parents[1] / "data"
 LOGS = DATA / "logs"
 REAL = DATA / "real"
 PYTEST_REPOS = ("pallets/flask", "pytest-dev/pytest", "psf/requests", "pylint-dev/pylint", "astropy/astropy",

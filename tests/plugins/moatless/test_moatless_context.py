@@ -8,7 +8,7 @@ pytest.importorskip("tree_sitter_python")
 
 from swegym_moatless.context import FileContext  # noqa: E402
 
-DATA = Path(__file__).parent / "data" / "moatless" / "index"
+DATA = Path(__file__).resolve().parents[2] / "data" / "moatless" / "index"
 GOLDENS = json.loads((DATA / "goldens.json").read_text())
 
 

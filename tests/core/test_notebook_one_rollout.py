@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-NOTEBOOK = Path(__file__).resolve().parents[1] / "examples" / "notebooks" / "01_one_rollout.ipynb"
+NOTEBOOK = Path(__file__).resolve().parents[2] / "examples" / "notebooks" / "01_one_rollout.ipynb"
 
 
 def test_one_rollout_notebook_runs_and_resolves(docker_client, base_image):

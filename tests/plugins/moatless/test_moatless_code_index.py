@@ -16,7 +16,7 @@ from swegym_moatless.code_index import (  # noqa: E402
     CodeIndex, glob_paths, initial_context, read_faiss_flat, with_folders)
 from swegym_moatless.embedders import HashingEmbedder  # noqa: E402
 
-DATA = Path(__file__).parent / "data" / "moatless" / "index"
+DATA = Path(__file__).resolve().parents[2] / "data" / "moatless" / "index"
 GOLDENS = json.loads((DATA / "goldens.json").read_text())
 REPO = DATA / "repo"
 FILES = {str(p.relative_to(REPO)): p.read_text() for p in sorted(REPO.rglob("*.py"))}

@@ -13,7 +13,7 @@ pytest.importorskip("tree_sitter_python")
 from swegym_moatless.codeblocks import parse_python  # noqa: E402
 from swegym_moatless.tokenizer import count_tokens  # noqa: E402
 
-DATA = Path(__file__).parent / "data" / "moatless" / "index"
+DATA = Path(__file__).resolve().parents[2] / "data" / "moatless" / "index"
 GOLDENS = json.loads((DATA / "goldens.json").read_text())
 
 

@@ -23,7 +23,7 @@ from swegym_replay.policy import ReplayPolicy
 
 from test_moatless_scaffold import CALC, GitDirSandbox
 
-DATA = Path(__file__).parent / "data" / "moatless"
+DATA = Path(__file__).resolve().parents[2] / "data" / "moatless"
 GOLDENS = sorted(p.stem.removeprefix("golden_") for p in DATA.glob("golden_*.json"))
 
 

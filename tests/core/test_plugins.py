@@ -13,7 +13,7 @@ import pytest
 import swegym
 from swegym.plugins import PluginWarning, Registry
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 SWEGYM = [sys.executable, "-m", "swegym.cli"]
 
 

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 pytestmark = pytest.mark.docker
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[3]
 SWEGYM = str(Path(sys.executable).with_name("swegym"))
 
 # The child gets Ctrl-C as a terminal would deliver it, even when the test run itself was started

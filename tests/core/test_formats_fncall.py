@@ -199,7 +199,7 @@ def test_openhands_reply_parsing_matches_the_forks_converter():
 
     from swegym import prompts
 
-    goldens = json.loads((Path(__file__).parent / "data" / "openhands" / "converter_goldens.json").read_text())
+    goldens = json.loads((Path(__file__).resolve().parents[1] / "data" / "openhands" / "converter_goldens.json").read_text())
     tools = json.loads(prompts.source("openhands/tools.json"))
     for name, case in goldens.items():
         if name.startswith("_"):
@@ -223,7 +223,7 @@ def test_in_context_example_is_the_forks_own_text():
 
     from swegym import prompts
 
-    gold = json.loads((Path(__file__).parent / "data" / "openhands" / "converter_goldens.json").read_text())
+    gold = json.loads((Path(__file__).resolve().parents[1] / "data" / "openhands" / "converter_goldens.json").read_text())
     tools = json.loads(prompts.source("openhands/tools.json"))
     text = fncall.messages_to_text([{"role": "system", "content": "SYSTEM"}, {"role": "user", "content": "@@TASK@@"}],
                                    tools, add_in_context_example=True)

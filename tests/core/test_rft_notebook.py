@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-NOTEBOOK = Path(__file__).resolve().parents[1] / "examples" / "notebooks" / "02_rft_loop.ipynb"
+NOTEBOOK = Path(__file__).resolve().parents[2] / "examples" / "notebooks" / "02_rft_loop.ipynb"
 TASKS = ("swegym-demo__calc-1", "swegym-demo__wordfreq-1")
 
 

@@ -12,7 +12,7 @@ import pytest
 from swegym.specs import get_spec
 from swegym.tasks import load_tasks
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 REAL = ROOT / "tests" / "data" / "real"
 RESULTS = ROOT / "benchmarks" / "results"
 SHARED_SLICE = {"getmoto__moto.jsonl", "pallets__flask.jsonl", "psf__requests.jsonl", "pytest-dev__pytest.jsonl"}

@@ -21,7 +21,7 @@ import swegym
 from swegym import DataError, InfrastructureError, load_tasks
 from swegym.orchestration import RunDir
 
-sys.path.insert(0, str(Path(__file__).parent))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from openai_server import OpenAIServer, Reply  # noqa: E402
 
 SWEGYM = [sys.executable, "-m", "swegym.cli"]
