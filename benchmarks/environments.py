@@ -52,6 +52,16 @@ def _reason(gold: Any, empty: Any) -> str:
     return ""
 
 
+def _row_source(task: Any) -> str:
+    """Where the row came from: the rows file's ``made_from``, a mined row, or a dataset."""
+    extra = task.extra or {}
+    if extra.get("made_from"):
+        return str(extra["made_from"])
+    if extra.get("problem_statement_source"):
+        return f"swegym tasks mine (statement from the {extra['problem_statement_source']})"
+    return "dataset row"
+
+
 def validate_rows(tasks: list[Any], runtime_options: dict[str, Any], logs_dir: Path | None, timeout: float,
                   results: Path) -> list[dict[str, Any]]:
     import swegym
@@ -62,6 +72,7 @@ def validate_rows(tasks: list[Any], runtime_options: dict[str, Any], logs_dir: P
         runtime = swegym.create("runtime", "docker", use_published=False, **runtime_options)
         started = time.monotonic()
         row: dict[str, Any] = {"instance_id": task.instance_id, "repo": task.repo, "version": task.version,
+                               "row_source": _row_source(task),
                                "offline_network": runtime_options.get("offline_network", "none")}
         try:
             spec = runtime.spec_for(task)

@@ -135,10 +135,13 @@ class _Miner:
         if not self.run_tests:
             entry.update(decision="listed", reason="not executed (--no-exec)")
             return entry, task.to_dict()
-        lacking = git.missing_files(self.repo_path, cand.base_commit)
+        absent = git.missing_files(self.repo_path, cand.base_commit)
+        lacking = [p for p in absent if not _inert(p)]
         if lacking:  # the image would be built without these files: a broken task, not a real outcome
             entry.update(decision="error", reason=_lacking_reason(lacking))
             return entry, None
+        if absent:  # media and docs a mirror left out (large blobs): the tests cannot read them
+            entry["absent_files"] = sorted(absent)
         ex = execute(task, self.runtime, repeats=self.repeats, timeout=self.timeout, spec_file=self.spec_file,
                      log_dir=self.log_dir / cand.instance_id if self.log_dir else None)
         entry.update(build_s=round(ex.build_s, 2), test_s=round(ex.test_s, 2), statuses=ex.statuses)
@@ -354,6 +357,17 @@ def _hook_sigterm() -> Any:
 def _unhook_sigterm(previous: Any) -> None:
     if previous is not None:
         signal.signal(signal.SIGTERM, previous)
+
+
+#: files a mirror may lack without changing any test outcome: media, notebooks, documentation
+INERT_SUFFIXES = (".gif", ".png", ".jpg", ".jpeg", ".svg", ".ico", ".webp", ".mp4", ".webm", ".pdf", ".psd",
+                  ".ipynb")
+INERT_DIRS = ("docs/", "doc/")
+
+
+def _inert(path: str) -> bool:
+    """A file whose absence cannot change a test result (snapshot mirrors drop their largest blobs)."""
+    return path.lower().endswith(INERT_SUFFIXES) or path.startswith(INERT_DIRS)
 
 
 def _lacking_reason(paths: list[str]) -> str:

@@ -43,10 +43,14 @@ def rules_for(repo: str, spec_file: str | Path | None = None) -> list[dict[str, 
 
 
 def major_minor(text: str) -> str:
-    """'4.1.8.dev' → '4.1'; 'v2' → '2.0'; '' when nothing version-like is there."""
+    """'4.1.8.dev' → '4.1'; '2021.01.0' → '2021.01'; 'v2' → '2.0'; '' when nothing version-like is there.
+
+    The digits are kept as written (SWE-bench's versioning splits the string): dask's tags went
+    from '2022.05.2' to '2022.6.0', and the spec table keys them '2022.05' and '2022.6'.
+    """
     m = _MAJOR_MINOR.search(text or "")
     if m:
-        return f"{int(m.group(1))}.{int(m.group(2))}"
+        return f"{m.group(1)}.{m.group(2)}"
     m = _SINGLE.search(text or "")
     return f"{int(m.group(1))}.0" if m else ""
 
@@ -58,8 +62,9 @@ def version_at(repo_path: str | Path, repo: str, commit: str, spec_file: str | P
         if text is None:
             continue
         m = re.search(rule["pattern"], text)
-        if m:
-            return major_minor(m.group(1))
+        version = major_minor(m.group(1)) if m else ""
+        if version:  # a match that is not a version ('unknown') falls through to the next rule
+            return version
     tag = git.nearest_tag(repo_path, commit)
     return major_minor(tag) if tag else ""
 

@@ -64,9 +64,11 @@ CACHE_VOLUME = "swegym-pkg-cache"
 #: installed into the task venv of every image (upstream's conda envs came with pip, setuptools, wheel)
 VENV_SEED = ("pip==24.2", "setuptools<71", "wheel")
 #: System packages of SWE-bench's base image (its Dockerfile's apt list), less python3 (the suite's
-#: own is used) and locales-all (230 MB; ``locales`` + C.UTF-8 instead).
+#: own is used) and locales-all (230 MB; ``locales`` + C.UTF-8 instead); plus python3-dev, because
+#: upstream's conda Python ships its C headers and sdists with C extensions (openslide-python,
+#: ruamel.yaml.clib, ...) need Python.h to build.
 BASE_SYSTEM_PACKAGES = ("wget", "git", "build-essential", "libffi-dev", "libtiff-dev", "jq", "curl", "locales",
-                        "tzdata", "ca-certificates", "patch", "procps")
+                        "tzdata", "ca-certificates", "patch", "procps", "python3-dev")
 SWEGYM_REPOS = {
     "pandas-dev/pandas", "Project-MONAI/MONAI", "getmoto/moto", "python/mypy", "iterative/dvc", "dask/dask",
     "modin-project/modin", "pydantic/pydantic", "conan-io/conan", "facebookresearch/hydra", "bokeh/bokeh",

@@ -88,6 +88,7 @@ def test_split_follows_swebench_rule():
 def test_version_rules(history, tmp_path):
     root, shas = history
     assert major_minor("4.1.8.dev") == "4.1" and major_minor("v2") == "2.0" and major_minor("release") == ""
+    assert major_minor("2021.01.0") == "2021.01" and major_minor("0.820+dev") == "0.820"  # as swebench writes them
     # default rule: nearest tag
     assert version_at(root, REPO, shas["pr3"]) == "0.2"
     # a repository rule from the user's spec file: read the version from a file
@@ -96,6 +97,11 @@ def test_version_rules(history, tmp_path):
                     "      pattern: '__version__ = \"([^\"]+)\"'\n    specs: [{}]\n")
     assert version_at(root, REPO, shas["init"], spec) == "0.3"
     assert version_at(root, REPO, shas["pr5"], spec) == "0.4"
+    # a rule whose match is no version ('unknown', as dask writes it) falls through to the nearest tag
+    unknown = tmp_path / "unknown.yaml"
+    unknown.write_text("repositories:\n  acme/calc:\n    version_rule:\n      file: calc.py\n"
+                       "      pattern: '(unknown|__version__)'\n    specs: [{}]\n")
+    assert version_at(root, REPO, shas["pr3"], unknown) == "0.2"
     # the shipped table carries moto's rule (moto/__init__.py)
     from swegym.mining.versions import rules_for
     assert rules_for("getmoto/moto")[0]["file"] == "moto/__init__.py"

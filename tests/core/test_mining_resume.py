@@ -120,7 +120,8 @@ def test_partial_clone_is_an_error_naming_the_missing_files(tmp_path, monkeypatc
     src.mkdir()
     git(src, "init", "-q", "-b", "main")
     commit(src, "initial", {"pkg/core.py": "def f():\n    return 1\n", "tests/test_core.py": "def test_f():\n    pass\n",
-                            "pkg/aws_managed_policies.py": "POLICIES = " + repr("x" * 5000) + "\n"},
+                            "pkg/aws_managed_policies.py": "POLICIES = " + repr("x" * 5000) + "\n",
+                            "docs/img/demo.gif": "GIF89a" + "x" * 5000},
            "2023-01-01T10:00:00+00:00")
     commit(src, "Fix f (#2)", {"pkg/core.py": "def f():\n    return 2\n",
                                "tests/test_core.py": "from pkg.core import f\n\n\ndef test_f():\n    assert f() == 2\n"},
@@ -143,12 +144,36 @@ def test_partial_clone_is_an_error_naming_the_missing_files(tmp_path, monkeypatc
     assert script.calls == []
     assert entry["decision"] == "error"
     assert "lacks file contents" in entry["reason"] and "pkg/aws_managed_policies.py" in entry["reason"]
+    assert "demo.gif" not in entry["reason"]  # media a mirror left out are named only when code is missing too
     assert not (tmp_path / "t.jsonl").exists() or (tmp_path / "t.jsonl").read_text() == ""
 
     # the full repository mines the same candidate
     script = Script({2: F2P, 3: F2P})
     res = _mine(src, tmp_path / "full.jsonl", script, monkeypatch)
     assert script.calls == [3, 2] and res.summary["kept"] == 2
+
+
+def test_a_mirror_lacking_only_media_still_mines(tmp_path, monkeypatch):
+    """Snapshot mirrors drop their largest blobs; a missing gif cannot change a test, a missing module can."""
+    src = tmp_path / "src"
+    src.mkdir()
+    git(src, "init", "-q", "-b", "main")
+    commit(src, "initial", {"pkg/core.py": "def f():\n    return 1\n", "tests/test_core.py": "def test_f():\n    pass\n",
+                            "docs/img/demo.gif": "GIF89a" + "x" * 5000},
+           "2023-01-01T10:00:00+00:00")
+    commit(src, "Fix f (#2)", {"pkg/core.py": "def f():\n    return 2\n",
+                               "tests/test_core.py": "from pkg.core import f\n\n\ndef test_f():\n    assert f() == 2\n"},
+           "2023-01-02T10:00:00+00:00")
+    git(src, "config", "uploadpack.allowfilter", "true")
+    partial = tmp_path / "partial.git"
+    subprocess.run(["git", "clone", "-q", "--bare", "--filter=blob:limit=1000", f"file://{src}", str(partial)],
+                   check=True, capture_output=True)
+    git(partial, "remote", "set-url", "origin", str(tmp_path / "gone"))
+    script = Script({2: F2P})
+    res = _mine(partial, tmp_path / "t.jsonl", script, monkeypatch)
+    entry = json.loads(res.report_path.read_text())["candidates"]["acme__calc-2"]
+    assert script.calls == [2] and entry["decision"] == "kept"
+    assert entry["absent_files"] == ["docs/img/demo.gif"]
 
 
 class ScriptedHarness:
