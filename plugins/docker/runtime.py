@@ -24,6 +24,7 @@ from .images import CACHE_VOLUME, ImageBuilder
 
 
 ISOLATED_NETWORK = "swegym-isolated"
+SANDBOX_HOSTNAME = "swegym-sandbox"  # resolvable inside a sandbox without network (see _start_container)
 
 
 def parse_memory(value: str | int | None) -> int | None:
@@ -189,8 +190,16 @@ class DockerRuntime(Runtime):
         # more only to build a model object, a daemon round trip on every sandbox start (only the
         # id is used).
         api = self.client.api
-        host: dict[str, Any] = dict(init=True, network_mode="bridge" if net else self._isolated_network(),
+        network_mode = "bridge" if net else self._isolated_network()
+        host: dict[str, Any] = dict(init=True, network_mode=network_mode,
                                     pids_limit=self.pids_limit, nano_cpus=int(self.cpus * 1e9) if self.cpus else None)
+        hostname = None
+        if network_mode == "none":
+            # With no network the engine leaves the container's hostname out of /etc/hosts, so
+            # resolving it fails, unlike on any host or in swebench's networked containers (dask's
+            # get_ip falls back to it: most modin tests failed on "name resolution"). Loopback it.
+            hostname = SANDBOX_HOSTNAME
+            host["extra_hosts"] = {SANDBOX_HOSTNAME: "127.0.0.1"}
         if self._disk_quota:
             host["storage_opt"] = {"size": str(self.disk_limit)}
         if self.mem_limit:
@@ -199,7 +208,7 @@ class DockerRuntime(Runtime):
 
         def create() -> str:
             return api.create_container(image, command=["sleep", "infinity"], detach=True, labels=labels,
-                                        working_dir="/testbed", stdin_open=False, tty=False,
+                                        working_dir="/testbed", stdin_open=False, tty=False, hostname=hostname,
                                         host_config=api.create_host_config(**host))["Id"]
 
         try:

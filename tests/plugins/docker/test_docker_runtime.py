@@ -212,6 +212,14 @@ def test_no_network_by_default_and_flag_turns_it_on(runtime, calc_task, sandbox)
         assert "eth0" in online.run("ls /sys/class/net").output.split()
 
 
+def test_offline_sandbox_resolves_its_own_hostname(sandbox):
+    # as on any host (dask's get_ip falls back to it when no route exists; modin's tests need that)
+    probe = "python3 -c \"import socket; print(socket.getaddrinfo(socket.gethostname(), 80)[0][4][0])\""
+    result = sandbox.run(probe, timeout=10)
+    assert result.exit_code == 0 and result.output.strip() == "127.0.0.1", result.output[-300:]
+    assert sandbox.run("ls /sys/class/net").output.split() == ["lo"]  # still no network
+
+
 def test_limits_contain_fork_bomb_and_memory_hog(runtime, calc_task):
     with runtime.open(calc_task) as sb:
         hog = sb.run("python3 -c \"x = 'a' * (2 * 1024 ** 3); print(len(x))\"", timeout=60)
