@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import subprocess
+from pathlib import Path
 
 import pytest
 
@@ -115,6 +116,16 @@ def test_listing_then_mining_keeps_one_row_per_instance(history, tmp_path, monke
     assert [r["instance_id"] for r in rows] == ["acme__calc-3"] and rows[0]["FAIL_TO_PASS"] == F2P.fail_to_pass
 
 
+def _partial_clone(src: Path, tmp_path: Path) -> Path:
+    """A bare clone without blobs over 1,000 bytes and no reachable origin, like a snapshot mirror."""
+    git(src, "config", "uploadpack.allowfilter", "true")
+    partial = tmp_path / "partial.git"
+    subprocess.run(["git", "clone", "-q", "--bare", "--filter=blob:limit=1000", f"file://{src}", str(partial)],
+                   check=True, capture_output=True)
+    git(partial, "remote", "set-url", "origin", str(tmp_path / "gone"))  # offline: no lazy fetch possible
+    return partial
+
+
 def test_partial_clone_is_an_error_naming_the_missing_files(tmp_path, monkeypatch):
     src = tmp_path / "src"
     src.mkdir()
@@ -129,11 +140,7 @@ def test_partial_clone_is_an_error_naming_the_missing_files(tmp_path, monkeypatc
     commit(src, "Fix f again (#3)", {"pkg/core.py": "def f():\n    return 3\n",
                                      "tests/test_core.py": "from pkg.core import f\n\n\ndef test_f():\n    assert f() == 3\n"},
            "2023-01-03T10:00:00+00:00")
-    git(src, "config", "uploadpack.allowfilter", "true")
-    partial = tmp_path / "partial.git"
-    subprocess.run(["git", "clone", "-q", "--bare", "--filter=blob:limit=1000", f"file://{src}", str(partial)],
-                   check=True, capture_output=True)
-    git(partial, "remote", "set-url", "origin", str(tmp_path / "gone"))  # offline: no lazy fetch possible
+    partial = _partial_clone(src, tmp_path)
     script = Script({2: F2P, 3: F2P})
     # errors do not count as decided, but a broken mirror must not walk all history: --limit caps them too
     res = _mine(partial, tmp_path / "capped" / "t.jsonl", script, monkeypatch, limit=1)
@@ -164,11 +171,7 @@ def test_a_mirror_lacking_only_media_still_mines(tmp_path, monkeypatch):
     commit(src, "Fix f (#2)", {"pkg/core.py": "def f():\n    return 2\n",
                                "tests/test_core.py": "from pkg.core import f\n\n\ndef test_f():\n    assert f() == 2\n"},
            "2023-01-02T10:00:00+00:00")
-    git(src, "config", "uploadpack.allowfilter", "true")
-    partial = tmp_path / "partial.git"
-    subprocess.run(["git", "clone", "-q", "--bare", "--filter=blob:limit=1000", f"file://{src}", str(partial)],
-                   check=True, capture_output=True)
-    git(partial, "remote", "set-url", "origin", str(tmp_path / "gone"))
+    partial = _partial_clone(src, tmp_path)
     script = Script({2: F2P})
     res = _mine(partial, tmp_path / "t.jsonl", script, monkeypatch)
     entry = json.loads(res.report_path.read_text())["candidates"]["acme__calc-2"]
